@@ -1,0 +1,143 @@
+# RPB-Sim build / test entry points.
+#
+#   make venv        create or refresh .venv (core + [dev] extras, pinned by constraints.txt)
+#   make test        fast test suite (not "slow"), 2 xdist workers
+#   make run         default simulation run (`rpbsim` with no overrides)
+#   make validate    full-size statistical checks + experiments/validate.py
+#   make bench       benchmarks/run_benchmarks.py
+#   make app-venv    add the [app] extras (solara dashboard) to .venv
+#   make sweep-venv  add the [sweep] extras (SALib, dask, joblib launcher) to .venv
+#   make lock        regenerate constraints.txt in a scratch venv
+#   make clean       remove .venv and build/test caches (keeps outputs/, multirun/)
+#
+# Override the interpreter used to create .venv with PYTHON=/path/to/python3.12.
+
+SHELL := /bin/bash
+
+VENV  := .venv
+VPY   := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PIP_INSTALL := $(VPY) -m pip install -q -c constraints.txt
+
+# Import check that the venv (or a candidate interpreter) is Python >= 3.12.
+PY_OK := -c 'import sys; assert sys.version_info >= (3, 12)'
+
+# Shell snippet: sets $py to the first candidate that actually RUNS and is
+# >= 3.12 (pyenv shims for versions that are not activated exist on PATH but
+# fail when run, so checking `command -v` is not enough).  Exits 1 with a
+# hint when none is found.
+FIND_PYTHON = py=""; \
+	for c in $(PYTHON) python3.13 python3.12 python3 \
+	         $$(pyenv root 2>/dev/null || echo "$$HOME/.pyenv")/versions/3.1[2-9]*/bin/python3 \
+	         /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do \
+	  if "$$c" $(PY_OK) >/dev/null 2>&1; then py="$$c"; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+	  echo "ERROR: no working Python >= 3.12 interpreter found." >&2; \
+	  echo "       Install Python 3.12+, e.g. 'apt-get install python3.12 python3.12-venv'" >&2; \
+	  echo "       or 'pyenv install 3.12', or pass PYTHON=/path/to/python3.12." >&2; \
+	  exit 1; \
+	fi
+
+# If .venv is missing or its interpreter is broken / too old, force a rebuild
+# even when the stamp file looks up to date.
+ifneq ($(shell $(VPY) $(PY_OK) >/dev/null 2>&1 && echo ok),ok)
+VENV_FORCE := FORCE
+endif
+
+.DEFAULT_GOAL := help
+.PHONY: help venv app-venv sweep-venv sysdeps run test validate bench lock clean FORCE
+
+help:
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------------------
+# Virtual environment
+# ---------------------------------------------------------------------------
+
+venv: $(STAMP)
+
+# (Re)install only when pyproject.toml or constraints.txt changed since the
+# last successful install, so repeated `make test` does not touch pip.
+$(STAMP): pyproject.toml constraints.txt $(VENV_FORCE)
+	@if ! $(VPY) $(PY_OK) >/dev/null 2>&1; then \
+	  $(FIND_PYTHON); \
+	  echo "Creating $(VENV) with $$py ($$("$$py" -c 'import sys; print(sys.version.split()[0])'))"; \
+	  rm -rf $(VENV); \
+	  "$$py" -m venv $(VENV) && $(VPY) -m pip install -q --upgrade pip; \
+	fi
+	$(PIP_INSTALL) -e '.[dev]'
+	@touch $@
+
+# Optional extras, installed into the same .venv on top of core + dev.
+app-venv: $(VENV)/.app-stamp
+$(VENV)/.app-stamp: $(STAMP)
+	$(PIP_INSTALL) -e '.[dev,app]'
+	@touch $@
+
+sweep-venv: $(VENV)/.sweep-stamp
+$(VENV)/.sweep-stamp: $(STAMP)
+	$(PIP_INSTALL) -e '.[dev,sweep]'
+	@touch $@
+
+# ---------------------------------------------------------------------------
+# System packages: CJK fonts so matplotlib can render Chinese labels.
+# As root: installed with apt-get.  Otherwise: say what to install and go on.
+# ---------------------------------------------------------------------------
+
+CJK_PRESENT := { fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1; }
+
+sysdeps:
+	@if $(CJK_PRESENT); then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing fonts-noto-cjk (Chinese plot labels) ..."; \
+	  if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; then \
+	    rm -f "$${MPLCONFIGDIR:-$$HOME/.cache/matplotlib}"/fontlist-*.json; \
+	  else \
+	    echo "WARNING: apt-get install fonts-noto-cjk failed; Chinese plot labels may render as boxes." >&2; \
+	  fi; \
+	else \
+	  echo "NOTE: CJK fonts missing; Chinese plot labels may render as boxes."; \
+	  echo "      Install them with: sudo apt-get install fonts-noto-cjk"; \
+	fi
+
+# ---------------------------------------------------------------------------
+# Running, testing, validating, benchmarking
+# ---------------------------------------------------------------------------
+
+run: venv
+	$(VENV)/bin/rpbsim
+
+test: venv sysdeps
+	$(VPY) -m pytest -n 2 -m "not slow" tests
+
+validate: venv sysdeps
+	$(VPY) -m pytest -m slow tests
+	$(VPY) experiments/validate.py
+
+bench: venv
+	$(VPY) benchmarks/run_benchmarks.py
+
+# ---------------------------------------------------------------------------
+# Maintenance
+# ---------------------------------------------------------------------------
+
+# Re-resolve core + [dev] in a throwaway venv and rewrite constraints.txt.
+lock:
+	@$(FIND_PYTHON); \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	"$$py" -m venv "$$tmp/v" && "$$tmp/v/bin/python" -m pip install -q --upgrade pip && \
+	"$$tmp/v/bin/python" -m pip install -q -e '.[dev]' && \
+	{ echo "# Pinned lock of the full resolved dependency set for rpb-sim core + [dev] extras."; \
+	  echo "# Generated with CPython $$("$$py" -c 'import sys; print(sys.version.split()[0])') in a fresh venv:"; \
+	  echo "#   pip install -e '.[dev]' && pip freeze --exclude-editable   (project itself dropped)"; \
+	  echo "# Used as:  pip install -c constraints.txt -e '.[dev]'   (also for .[app] / .[sweep])"; \
+	  echo "# Regenerate after changing dependencies in pyproject.toml (see Makefile: 'make lock')."; \
+	  "$$tmp/v/bin/python" -m pip freeze --exclude-editable | grep -vi '^rpb[-_]sim=='; \
+	} > constraints.txt.new && mv constraints.txt.new constraints.txt && echo "constraints.txt updated"
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+FORCE:

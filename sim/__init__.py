@@ -1,0 +1,21 @@
+"""RPB-Sim (区域化党建仿真): an agent-based simulation of regional Party building.
+
+Public API::
+
+    import sim
+    result = sim.run("baseline", seed=1, overrides=["admin.burden=0.8"])
+    result.summary["return_flow_rate"]; result.timeseries; result.items
+
+    model = sim.RegionModel(rng=1, admin__burden=0.8)   # a mesa.Model
+    model.step()
+"""
+
+from .config import ConfigError, RPBConfig
+from .compose import compose, list_scenarios
+from .model import RegionModel
+from .metrics import METRICS, METRIC_NAMES
+from .runner import RunResult, run, run_config
+
+__all__ = ["ConfigError", "RPBConfig", "RegionModel", "RunResult", "run", "run_config",
+           "compose", "list_scenarios", "METRICS", "METRIC_NAMES"]
+__version__ = "0.1.0"

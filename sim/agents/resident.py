@@ -1,0 +1,118 @@
+"""Resident 居民 — the many (多元): raise items, volunteer, judge the service they get."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..submodels.participation import resident_motive, resident_participation
+from .base import ArrayAgent, state_property
+
+__all__ = ["Resident"]
+
+#: Weight of one's own item outcome in satisfaction (vs the slow drift towards L).
+OWN_ITEM_WEIGHT = 0.3
+#: Satisfaction and trust lost when one's item flows back (buck-passing seen from below).
+FLOW_BACK_PENALTY = 0.05
+#: Trust lost per step in which one's item expired or flowed back.
+TRUST_PENALTY = 0.02
+
+
+class Resident(ArrayAgent):
+    """A resident. All residents' state lives in ``model.state['residents']`` arrays.
+
+    Each week a resident takes part (volunteers, joins deliberation) iff its motive reaches its
+    threshold θ (:func:`sim.submodels.participation.resident_motive`): civic motive × the
+    community's responsiveness, minus a cost that grows as administrative work eats the
+    community's autonomy space, plus the participating share of its reference group (ties and
+    community: threshold/complex contagion), plus time-bank and volunteer-team rewards (the
+    latter only once ``residents.team_min_neighbours`` of its ties take part).
+    """
+
+    family = "residents"
+    kind = "resident"
+    community = state_property("community", "index of its community")
+    civic = state_property("civic", "H ~ U(0,1), civic motive")
+    cost_aversion = state_property("cost_aversion", "R ~ U(0,1)")
+    threshold = state_property("threshold", "θ, participation threshold")
+    participating = state_property("participating", "takes part this week")
+    satisfaction = state_property("satisfaction", "satisfaction in [0, 1]")
+    trust = state_property("trust", "trust in [0, 1]")
+
+    @classmethod
+    def motive(cls, model, idx=slice(None)):
+        """Motive of residents ``idx`` given last week's participation (vectorised)."""
+        cfg = model.config
+        r, st, comm = cfg.residents, model.state["residents"], model.state["communities"]
+        c = st.community[idx]
+        ties = model.world.ties[idx] if not isinstance(idx, slice) else model.world.ties
+        neighbours = np.asarray(ties @ st.participating.astype(np.float32)).ravel()
+        degree = model.degree[idx]
+        neigh_share = np.divide(neighbours, degree, out=np.zeros_like(neighbours),
+                                where=degree > 0)
+        peer = (1.0 - r.neighbour_weight) * comm.participation[c] + r.neighbour_weight * neigh_share
+        team_reach = neighbours >= r.team_min_neighbours
+        reward = cfg.incentives.time_bank + cfg.market.volunteer_teams * team_reach
+        autonomy = (comm.free_hours / comm.staff_hours)[c]
+        return resident_motive(st.civic[idx], comm.responsiveness[c], st.cost_aversion[idx],
+                               autonomy, peer, reward, r)
+
+    @classmethod
+    def decide_all(cls, model) -> None:
+        """Every resident decides whether to take part this week (two-phase: decide, commit)."""
+        st, comm = model.state["residents"], model.state["communities"]
+        if model.config.submodels.resident_participation == "null":
+            new = np.zeros(st.community.size, bool)
+        else:
+            new = resident_participation(cls.motive(model), st.threshold)
+        st.participating = new
+        counts = np.bincount(st.community, weights=new, minlength=comm.n_residents.size)
+        comm.participation = counts / comm.n_residents
+        # Volunteers need organising: staff hours on substance bound the volunteer hours used,
+        # and volunteer teams (market logic) organise themselves, loosening that bound.
+        teams = model.config.market.volunteer_teams
+        offered = counts * model.config.residents.volunteer_hours * (0.5 + 0.5 * teams)
+        comm.volunteer_hours = np.minimum(offered, comm.substance_hours * (1.0 + 2.0 * teams))
+
+    def decide(self) -> bool:
+        """This resident's decision by the same rule, without committing it."""
+        if self.model.config.submodels.resident_participation == "null":
+            return False
+        motive = self.motive(self.model, np.array([self.index]))[0]
+        return bool(resident_participation(motive, self.threshold))
+
+    @classmethod
+    def update_all(cls, model) -> None:
+        """Update responsiveness L, satisfaction and trust from this week's outcomes.
+
+        An item resolved after w steps is worth exp(−w/patience) to its resident, an expired
+        one 0. L moves towards the mean worth of the community's items closed this week (an
+        item flowing back counts half an item worth 0); every resident's satisfaction drifts
+        towards L, an owner's moves ``OWN_ITEM_WEIGHT`` of the way to its item's worth; trust
+        follows satisfaction slowly and drops when one's item expires or flows back.
+        """
+        cfg, led = model.config, model.ledger
+        r, st, comm = cfg.residents, model.state["residents"], model.state["communities"]
+        closed = led.resolved_by_community + led.expired_by_community
+        den = closed + 0.5 * led.flowed_back_by_community
+        q = np.divide(led.outcome_by_community, den, out=np.zeros(den.size), where=den > 0)
+        comm.responsiveness = np.where(den > 0, comm.responsiveness
+                                       + r.responsiveness_rate * (q - comm.responsiveness),
+                                       comm.responsiveness)
+        sat = st.satisfaction
+        sat += r.satisfaction_rate * (comm.responsiveness[st.community] - sat)
+        owners, values = led.owner_outcomes()
+        if owners.size:
+            # np.add.at keeps every item of a resident with several closing this week.
+            delta = np.zeros_like(sat)
+            np.add.at(delta, owners, OWN_ITEM_WEIGHT * (values - sat[owners]))
+            sat += delta
+            bad = np.zeros(sat.size, bool)
+            bad[owners[values == 0]] = True
+            st.trust -= TRUST_PENALTY * bad
+        if led.flow_back_owners:
+            flowed = np.concatenate(led.flow_back_owners)
+            sat[flowed] -= FLOW_BACK_PENALTY
+            st.trust[flowed] -= TRUST_PENALTY
+        np.clip(sat, 0.0, 1.0, out=sat)
+        st.trust += r.trust_rate * (sat - st.trust)
+        np.clip(st.trust, 0.0, 1.0, out=st.trust)

@@ -1,0 +1,81 @@
+"""ResidentUnit 驻区单位 — functional departments, SOEs, public institutions in the street."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..institutions.admin import external_pressure
+from ..submodels.motivation import update_unit_motivation
+from ..submodels.participation import unit_participates
+from .base import ArrayAgent, state_property
+
+__all__ = ["ResidentUnit"]
+
+#: Extra benefit share a unit in two-way cadre exchange feels (it shares the street's view).
+EXCHANGE_BENEFIT_SHARE = 0.4
+
+
+class ResidentUnit(ArrayAgent):
+    """A resident unit, often of higher administrative rank than the street.
+
+    Takes part this week iff α_j·B + R_j > c_j + ε_t (:func:`unit_participates`), with
+    α_j its benefit share (+0.4 in cadre exchange), B ``units.public_benefit``, rewards
+    R_j = material + ½·recognition + m_j + ½·A_t + leading-group constraint, and a weekly cost
+    c_j (×``units.higher_rank_cost`` when it outranks the street) with noise ε_t.
+    """
+
+    family = "units"
+    kind = "unit"
+    street = state_property("street", "index of its street")
+    community = state_property("community", "index of the community it sits in")
+    higher_rank = state_property("higher_rank", "outranks the street")
+    benefit_share = state_property("benefit_share", "α_j, share of the public benefit it feels")
+    cost = state_property("cost", "weekly cost of taking part (utility)")
+    motivation = state_property("motivation", "m_j ≥ 0, reward-like motivation")
+    participating = state_property("participating", "takes part this week")
+
+    @property
+    def in_cadre_exchange(self) -> bool:
+        return bool(self.model.unit_in_exchange()[self.index])
+
+    @classmethod
+    def participation_margin(cls, model, idx, noise):
+        """α_j·B + R_j − (c_j + noise) for units ``idx``: positive means take part."""
+        cfg, st = model.config, model.state["units"]
+        inc, emp = cfg.incentives, cfg.empowerment
+        alpha = np.clip(st.benefit_share[idx]
+                        + EXCHANGE_BENEFIT_SHARE * model.unit_in_exchange()[idx], 0.0, 1.0)
+        rewards = (inc.material + 0.5 * inc.recognition + st.motivation[idx]
+                   + 0.5 * external_pressure(model.steps, cfg) + emp.leading_group)
+        return alpha, rewards, st.cost[idx] + noise
+
+    @classmethod
+    def decide_all(cls, model) -> None:
+        """Every unit decides whether to take part this week (vectorised)."""
+        st = model.state["units"]
+        n = st.cost.size
+        if model.config.submodels.unit_participation == "always":
+            st.participating = np.ones(n, bool)
+            return
+        noise = model.rng.normal(0.0, model.config.units.cost_noise, n)
+        alpha, rewards, cost = cls.participation_margin(model, slice(None), noise)
+        st.participating = unit_participates(alpha, model.config.units.public_benefit, rewards, cost)
+
+    def decide(self, noise: float = 0.0) -> bool:
+        """This unit's decision by the same rule (no commit), with a given cost shock."""
+        if self.model.config.submodels.unit_participation == "always":
+            return True
+        alpha, rewards, cost = self.participation_margin(self.model, self.index, noise)
+        return bool(unit_participates(alpha, self.model.config.units.public_benefit, rewards, cost))
+
+    @classmethod
+    def update_motivation_all(cls, model, resolved: np.ndarray) -> None:
+        """m ← m + gain·(material + recognition·taking part + ½·exchange + ½·resolved) − decay·m."""
+        if model.config.submodels.motivation == "static":
+            return
+        cfg, st = model.config, model.state["units"]
+        inc = cfg.incentives
+        stimulus = (inc.material + inc.recognition * st.participating
+                    + 0.5 * model.unit_in_exchange() + 0.5 * resolved)
+        st.motivation = update_unit_motivation(st.motivation, stimulus, cfg.units.motivation_gain,
+                                               cfg.units.motivation_decay)

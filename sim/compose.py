@@ -1,0 +1,198 @@
+"""Compose a validated config from a scenario, hydra-style overrides and interventions.
+
+This is what :func:`sim.run` and :class:`sim.RegionModel` use. It does *not* touch hydra's
+global state (safe in worker processes, notebooks and an installed package): the schema's
+defaults, then the population preset, then the scenario file (overrides only), then the
+user's overrides, then ``seed``/``steps``, then the interventions; finally
+:func:`sim.config.validate`. The hydra CLI composes the same layers through hydra itself; a
+test checks that both give identical configs for every scenario.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from .config import (POPULATION_PRESETS, ConfigError, RPBConfig, field_spec, from_dict, to_dict,
+                     validate)
+
+__all__ = ["compose", "load_scenario", "list_scenarios", "parse_overrides", "with_values",
+           "model_config", "flat_params", "CONF_DIR"]
+
+CONF_DIR = resources.files("sim") / "conf"
+
+
+def list_scenarios() -> list[str]:
+    """Names of the scenario presets shipped with the package."""
+    return sorted(p.name[:-5] for p in (CONF_DIR / "scenario").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def load_scenario(scenario: str | Path) -> dict:
+    """A scenario's overrides as a nested dict. ``scenario`` is a preset name or a YAML path."""
+    path = Path(str(scenario))
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise ConfigError("scenario", str(scenario), "an existing YAML file or a preset name",
+                              "file not found")
+        text = path.read_text(encoding="utf-8")
+    else:
+        f = CONF_DIR / "scenario" / f"{scenario}.yaml"
+        if not f.is_file():
+            raise ConfigError("scenario", scenario, "one of " + ", ".join(list_scenarios()))
+        text = f.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError("scenario", str(scenario), "valid YAML", str(e).splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise ConfigError("scenario", str(scenario), "a YAML mapping of overrides")
+    data.pop("defaults", None)
+    return data
+
+
+def _set_dotted(tree: dict, key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = tree
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(key, value, "a field of the schema")
+    node[parts[-1]] = value
+
+
+def _flatten(tree: Mapping, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in tree.items():
+        if isinstance(v, Mapping) and k != "interventions" and not prefix and \
+                k not in ("name", "steps", "seed"):
+            out.update(_flatten(v, f"{k}."))
+        else:
+            out[prefix + str(k)] = v
+    return out
+
+
+def parse_overrides(overrides: Iterable[str] | Mapping[str, Any] | None) -> dict[str, Any]:
+    """Hydra-style strings (``"admin.burden=0.6"``, ``"population=district"``) or a dict with
+    dotted keys → a flat dict of dotted names. ``population`` selects a preset."""
+    if not overrides:
+        return {}
+    if isinstance(overrides, Mapping):
+        return _flatten(overrides)
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    out: dict[str, Any] = {}
+    for text in overrides:
+        try:
+            (ov,) = parser.parse_overrides([text])
+        except HydraException as e:
+            raise ConfigError("overrides", text, "key=value (hydra override syntax)",
+                              str(e).splitlines()[0]) from None
+        if ov.is_sweep_override():
+            raise ConfigError(ov.key_or_group, text, "a single value",
+                              "sweeps belong to the sweep runner, not to one run")
+        key = ov.key_or_group.lstrip("+~")
+        out[key] = ov.value()
+    return out
+
+
+def _population_preset(name: Any) -> dict:
+    if name not in POPULATION_PRESETS:
+        raise ConfigError("population", name, "one of " + ", ".join(POPULATION_PRESETS))
+    return dict(POPULATION_PRESETS[name])
+
+
+def _build(tree: dict) -> RPBConfig:
+    try:
+        return from_dict(tree)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:  # OmegaConf/hydra-typed input reaching the API
+        raise ConfigError("config", tree, "the schema", str(e)) from None
+
+
+def compose(scenario: str | Path = "baseline", overrides=(), *, seed: int | None = None,
+            steps: int | None = None, interventions: Iterable = ()) -> RPBConfig:
+    """The validated, immutable config of one run."""
+    tree: dict = {}
+    scen = load_scenario(scenario)
+    flat = parse_overrides(overrides)
+    preset = flat.pop("population", scen.pop("population", "default")
+                      if not isinstance(scen.get("population"), dict) else "default")
+    if isinstance(preset, Mapping):  # a dict of population fields given directly
+        flat.update({f"population.{k}": v for k, v in preset.items()})
+        preset = "default"
+    tree["population"] = _population_preset(preset)
+    for key, value in _flatten(scen).items():
+        _set_dotted(tree, key, value)
+    ivs = list(tree.pop("interventions", []) or [])
+    for key, value in flat.items():
+        if key == "interventions":
+            ivs = list(value or [])
+            continue
+        field_spec(key) if key not in ("scenario",) else None
+        _set_dotted(tree, key, value)
+    if seed is not None:
+        tree["seed"] = seed
+    if steps is not None:
+        tree["steps"] = steps
+    ivs.extend(interventions or ())
+    tree["interventions"] = ivs
+    tree.setdefault("name", Path(str(scenario)).stem)
+    return validate(_build(tree))
+
+
+def with_values(cfg: RPBConfig, values: Mapping[str, Any]) -> RPBConfig:
+    """A new validated config: ``cfg`` with dotted ``values`` set (used by interventions)."""
+    tree = to_dict(cfg)
+    for key, value in values.items():
+        field_spec(key)
+        _set_dotted(tree, key, value)
+    return validate(_build(tree))
+
+
+def flat_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword parameters ``admin__burden=0.6`` → ``{"admin.burden": 0.6}``."""
+    return {k.replace("__", "."): v for k, v in params.items()}
+
+
+def model_config(config=None, params: Mapping[str, Any] | None = None,
+                 seed: int | None = None) -> RPBConfig:
+    """The config a :class:`sim.RegionModel` is built with.
+
+    ``config`` may be None (defaults), a scenario name/path, a nested dict, or an
+    :class:`RPBConfig`; ``params`` are flat keyword parameters (``admin__burden``).
+    """
+    flat = flat_params(params or {})
+    if "seed" in flat:
+        raise ConfigError("seed", flat["seed"], "rng=<int>",
+                          "RegionModel takes rng=, never seed= (Mesa's batch_run passes rng)")
+    if config is None or isinstance(config, (str, Path)):
+        return compose(config or "baseline", flat, seed=seed)
+    if isinstance(config, Mapping):
+        base = _build(dict(config))
+    elif dataclasses.is_dataclass(config):
+        base = config
+    else:
+        raise ConfigError("config", config, "None, a scenario name, a dict or an RPBConfig")
+    tree = to_dict(base)
+    preset = flat.pop("population", None)
+    if preset is not None:
+        tree["population"] = _population_preset(preset)
+    for key, value in flat.items():
+        if key == "interventions":
+            tree["interventions"] = list(value or [])
+            continue
+        field_spec(key)
+        _set_dotted(tree, key, value)
+    if seed is not None:
+        tree["seed"] = seed
+    return validate(_build(tree))

@@ -1,0 +1,734 @@
+"""The one parameter schema of RPB-Sim.
+
+Every parameter is declared exactly once, here, as a field of a typed dataclass with
+
+* a default,
+* an allowed range (``lo``/``hi``, inclusive) or a set of ``choices``,
+* a unit,
+* a 简体中文 and an English label,
+* a one-line meaning.
+
+YAML scenario files, the hydra CLI, the flat keyword interface of
+:class:`sim.RegionModel`, the docs tables and (later) app sliders and sweep bounds all read
+this module. The dataclasses are registered with hydra's ``ConfigStore`` as structured
+configs and are *not* frozen, so hydra can override them; :func:`validate` checks every
+range and returns a *frozen* copy, which is the only thing the model ever sees.
+
+Units: one step is one week. Shares, probabilities and lever strengths are in [0, 1].
+"Hours" are staff working hours; resources are counted in hour-equivalents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+__all__ = [
+    "ConfigError",
+    "RPBConfig",
+    "PopulationConfig",
+    "POPULATION_PRESETS",
+    "SUBMODEL_CHOICES",
+    "FieldSpec",
+    "iter_field_specs",
+    "field_spec",
+    "validate",
+    "freeze",
+    "to_dict",
+    "from_dict",
+    "register_configs",
+]
+
+
+class ConfigError(ValueError):
+    """A parameter value is invalid.
+
+    Attributes:
+        field: dotted name of the offending field (``"admin.burden"``).
+        value: the value that was given.
+        allowed: human-readable description of what is allowed (``"[0, 1]"``).
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str, reason: str = ""):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        msg = f"invalid value for '{field}': {value!r} (allowed: {allowed})"
+        if reason:
+            msg += f" — {reason}"
+        super().__init__(msg)
+
+
+def param(default, lo=None, hi=None, *, unit="", zh="", en="", doc="", choices=None):
+    """Declare one schema field with its range, unit, labels and meaning."""
+    meta = dict(lo=lo, hi=hi, unit=unit, zh=zh, en=en, doc=doc, choices=choices)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------- groups
+
+
+@dataclass
+class PopulationConfig:
+    """Who lives in the district and how they are tied together."""
+
+    n_streets: int = param(4, 1, 200, unit="streets", zh="街道数", en="Streets",
+                           doc="Number of street Party working committees (街道党工委).")
+    communities_per_street: int = param(6, 1, 100, unit="communities", zh="每街道社区数",
+                                        en="Communities per street",
+                                        doc="Communities (社区'两委') under each street.")
+    residents_per_community: int = param(300, 10, 200_000, unit="residents", zh="每社区居民数",
+                                         en="Residents per community",
+                                         doc="Simulated residents (居民) per community.")
+    units_per_street: int = param(8, 0, 500, unit="units", zh="每街道驻区单位数",
+                                  en="Resident units per street",
+                                  doc="Resident units (驻区单位) in each street's jurisdiction.")
+    two_new_per_street: int = param(12, 0, 1000, unit="organisations", zh="每街道两新组织数",
+                                    en="Two-new organisations per street",
+                                    doc="Non-public firms and social organisations (两新组织) per street.")
+    share_social_orgs: float = param(0.4, 0.0, 1.0, unit="share", zh="社会组织占比",
+                                     en="Share of social organisations",
+                                     doc="Share of two-new organisations that are social organisations (rest: firms).")
+    share_units_higher_rank: float = param(0.6, 0.0, 1.0, unit="share", zh="高位阶单位占比",
+                                           en="Share of higher-rank units",
+                                           doc="Share of resident units whose administrative rank is above the street's.")
+    community_staff: int = param(6, 1, 100, unit="staff", zh="社区工作人员数", en="Community staff",
+                                 doc="Full-time staff of each community's two committees.")
+    street_staff: int = param(6, 1, 500, unit="staff", zh="街道党建工作人员数",
+                              en="Street Party-building staff",
+                              doc="Street staff who work on regional Party building and items.")
+    hours_per_staff: float = param(40.0, 1.0, 80.0, unit="hours/week", zh="人均周工时",
+                                   en="Hours per staff member",
+                                   doc="Working hours per staff member per week.")
+    resident_ties: int = param(6, 2, 30, unit="ties", zh="居民邻里联系数", en="Resident ties",
+                               doc="Mean number of social ties per resident (Watts–Strogatz k, even).")
+    tie_rewiring: float = param(0.1, 0.0, 1.0, unit="probability", zh="联系重连概率",
+                                en="Tie rewiring probability",
+                                doc="Watts–Strogatz rewiring probability inside a community.")
+    cross_community_share: float = param(0.02, 0.0, 0.5, unit="share", zh="跨社区联系占比",
+                                         en="Cross-community ties",
+                                         doc="Share of rewired ties that land in another community of the street.")
+
+
+@dataclass
+class AdminConfig:
+    """Administrative tasks pushed down (工作转接和下移) and campaign pulses (运动式治理)."""
+
+    burden: float = param(0.6, 0.0, 1.0, unit="share of maximum", zh="行政负担", en="Administrative burden",
+                          doc="Rate of administrative tasks pushed down, as a share of max_tasks_per_week.")
+    max_tasks_per_week: float = param(40.0, 0.0, 500.0, unit="tasks/community-week", zh="最大下移任务量",
+                                      en="Maximum tasks per week",
+                                      doc="Tasks per community-week when burden = 1 (outside campaigns).")
+    hours_per_task: float = param(5.0, 0.1, 80.0, unit="hours/task", zh="每项任务工时",
+                                  en="Hours per task", doc="Staff hours one administrative task takes.")
+    street_share: float = param(0.25, 0.0, 1.0, unit="share", zh="街道自留任务占比",
+                                en="Street's own share",
+                                doc="Street's own administrative load, relative to one community's, per street staff hour.")
+    campaign_amplitude: float = param(1.0, 0.0, 5.0, unit="multiplier", zh="运动式任务幅度",
+                                      en="Campaign amplitude",
+                                      doc="Task rate during a campaign is (1 + amplitude) times the normal rate.")
+    campaign_period: int = param(13, 1, 520, unit="steps", zh="运动周期", en="Campaign period",
+                                 doc="Steps between the starts of two campaign pulses.")
+    campaign_length: int = param(3, 0, 52, unit="steps", zh="运动持续期", en="Campaign length",
+                                 doc="Steps a campaign pulse lasts (0 = no campaigns).")
+
+
+@dataclass
+class EmpowermentConfig:
+    """Co-governance levers (共治机制): authority, responsibility lists, leading group, voice."""
+
+    street_authority: float = param(0.3, 0.0, 1.0, unit="index", zh="街道赋权", en="Street authority",
+                                    doc="Authority of the street over units and organisations (0 = none, 1 = full).")
+    rank_discount: float = param(0.8, 0.0, 1.0, unit="share", zh="级别折损", en="Rank discount",
+                                 doc="Share of the street's authority lost towards a unit of higher rank.")
+    responsibility_list: float = param(0.0, 0.0, 1.0, unit="share of domains", zh="责任清单覆盖",
+                                       en="Responsibility list",
+                                       doc="Share of item domains covered by a responsibility list with one owner.")
+    leading_group: float = param(0.0, 0.0, 1.0, unit="strength", zh="区领导协调小组",
+                                 en="District leading group",
+                                 doc="Strength of the district leading group's rigid constraints (0 = none).")
+    conference_binding: float = param(0.1, 0.0, 1.0, unit="index", zh="联席会议约束力",
+                                      en="Conference binding force",
+                                      doc="Binding force of joint-conference assignments (0 = friendship-type).")
+    conference_period: int = param(4, 1, 52, unit="steps", zh="联席会议周期", en="Conference period",
+                                   doc="Steps between two meetings of the Party-building joint conference.")
+    two_new_voice: float = param(0.1, 0.0, 1.0, unit="index", zh="两新组织话语权", en="Two-new voice",
+                                 doc="Voice (话语权) of two-new organisations in the joint conference.")
+
+
+@dataclass
+class IncentivesConfig:
+    """Endogenous-motivation levers (内生动力)."""
+
+    material: float = param(0.1, 0.0, 1.0, unit="index", zh="物质激励", en="Material incentives",
+                            doc="Funds and material rewards for staff, units and organisations.")
+    recognition: float = param(0.1, 0.0, 1.0, unit="index", zh="表彰激励", en="Recognition",
+                               doc="Public recognition of model organisations and staff.")
+    fixed_contact: float = param(0.0, 0.0, 1.0, unit="share", zh="党委委员固定联系", en="Fixed contact",
+                                 doc="Share of two-new organisations with a committee member as fixed contact.")
+    cadre_exchange: float = param(0.0, 0.0, 1.0, unit="share", zh="双向互选干部交流", en="Cadre exchange",
+                                  doc="Share of resident units in two-way cadre exchange with their street.")
+    time_bank: float = param(0.0, 0.0, 1.0, unit="index", zh="时间银行", en="Time bank",
+                             doc="Strength of time-bank rewards for volunteering (爱心储蓄银行).")
+
+
+@dataclass
+class EvaluationConfig:
+    """Evaluation (考核): what is rewarded, how it is observed, what it is tied to."""
+
+    substance_weight: float = param(0.2, 0.0, 1.0, unit="weight", zh="实绩考核权重",
+                                    en="Substance weight",
+                                    doc="Weight w of substantive signals (inspection, resident feedback) in the score.")
+    observability: float = param(0.5, 0.0, 1.0, unit="index", zh="实绩可观测度", en="Observability",
+                                 doc="How well substance is observed (κ): random checks, unescorted visits.")
+    promotion_link: float = param(0.3, 0.0, 1.0, unit="index", zh="考核与晋升挂钩",
+                                  en="Promotion link",
+                                  doc="Link β of evaluation results to promotion and rewards.")
+    external_pressure: float = param(0.6, 0.0, 1.0, unit="index", zh="外部考核压力",
+                                     en="External pressure",
+                                     doc="Assessment pressure ('hard indicators') on two-new organisations and units.")
+    pressure_between_campaigns: float = param(0.2, 0.0, 1.0, unit="share", zh="运动间歇压力",
+                                              en="Pressure between campaigns",
+                                              doc="Share of external pressure that remains outside campaign pulses.")
+    effort_substitution: float = param(0.5, 0.0, 0.95, unit="index", zh="形式与实绩替代性",
+                                       en="Effort substitution",
+                                       doc="Substitution δ between form and substance effort in the cost function.")
+    gameable_share: float = param(0.3, 0.0, 1.0, unit="share", zh="可做表面文章部分",
+                                  en="Gameable share",
+                                  doc="Share of the substantive signal that form effort can game.")
+    period: int = param(13, 1, 104, unit="steps", zh="考核周期", en="Evaluation period",
+                        doc="Steps between two evaluations.")
+
+
+@dataclass
+class MarketConfig:
+    """Market-logic levers (市场逻辑)."""
+
+    outsourcing: float = param(0.0, 0.0, 1.0, unit="share", zh="专业外包", en="Outsourcing",
+                               doc="Share of specialised items (and half as much admin load) bought from providers.")
+    outsourcing_cost: float = param(10.0, 0.0, 200.0, unit="hours-equivalent/item", zh="外包成本",
+                                    en="Outsourcing cost", doc="Resources one outsourced item costs.")
+    provider_success: float = param(0.9, 0.0, 1.0, unit="probability/step", zh="专业机构办结率",
+                                    en="Provider success", doc="Weekly probability a provider resolves its item.")
+    volunteer_teams: float = param(0.0, 0.0, 1.0, unit="index", zh="志愿服务队", en="Volunteer teams",
+                                   doc="Strength of volunteer teams and interest groups organised by communities.")
+
+
+@dataclass
+class ItemsConfig:
+    """Items (事项/诉求) raised by residents."""
+
+    rate_per_resident: float = param(0.03, 0.0, 1.0, unit="items/resident-week", zh="诉求发生率",
+                                     en="Item rate", doc="Expected items a resident raises per week.")
+    n_domains: int = param(6, 1, 24, unit="domains", zh="事项领域数", en="Item domains",
+                           doc="Number of item domains (environment, safety, elderly care, ...).")
+    share_specialised: float = param(0.35, 0.0, 1.0, unit="share", zh="专业事项占比",
+                                     en="Specialised share",
+                                     doc="Share of items needing professional resources of units or organisations.")
+    difficulty_sigma: float = param(0.5, 0.0, 3.0, unit="log-sd", zh="难度离散度", en="Difficulty spread",
+                                    doc="Log-normal sigma of item difficulty (mean difficulty is 1).")
+    hours_per_item: float = param(6.0, 0.1, 200.0, unit="hours", zh="每件工时", en="Hours per item",
+                                  doc="Staff hours an item of difficulty 1 takes.")
+    community_capability: float = param(1.6, 0.0, 20.0, unit="difficulty", zh="社区办理能力",
+                                        en="Community capability",
+                                        doc="Hardest non-specialised item a community handles itself.")
+    max_age: int = param(26, 1, 520, unit="steps", zh="办理时限", en="Maximum age",
+                         doc="An item still open after this many steps expires.")
+    n_coresponsible: int = param(3, 1, 10, unit="assignees", zh="共同责任单位数",
+                                 en="Co-responsible assignees",
+                                 doc="Assignees a negotiated (non-listed) item is given to.")
+    max_assign_attempts: int = param(3, 1, 20, unit="attempts", zh="最多派单次数",
+                                     en="Assignment attempts",
+                                     doc="Assignments tried before the street pushes an item down.")
+    record: str = param("memory", unit="", zh="事项记录方式", en="Item records",
+                        doc="Keep item rows in memory, stream them to disk, or keep none.",
+                        choices=("memory", "stream", "none"))
+    stream_path: str = param("", unit="path", zh="事项流式文件", en="Item stream file",
+                             doc="Parquet file for streamed item rows (record = stream); empty = temporary file.")
+
+
+@dataclass
+class ResidentBehaviourConfig:
+    """Resident participation: grievance/legitimacy threshold with complex contagion."""
+
+    civic_weight: float = param(1.0, 0.0, 5.0, unit="weight", zh="公共动机权重", en="Civic weight",
+                                doc="Weight of civic motive × responsiveness (Epstein's grievance G).")
+    peer_weight: float = param(0.8, 0.0, 5.0, unit="weight", zh="同伴影响权重", en="Peer weight",
+                               doc="Weight of the participating share of a resident's reference group.")
+    cost_weight: float = param(0.8, 0.0, 5.0, unit="weight", zh="参与成本权重", en="Cost weight",
+                               doc="Weight of the participation cost that grows as autonomy space shrinks.")
+    reward_weight: float = param(0.5, 0.0, 5.0, unit="weight", zh="回报权重", en="Reward weight",
+                                 doc="Weight of volunteer-team and time-bank rewards.")
+    threshold_mean: float = param(0.75, -2.0, 5.0, unit="motive", zh="阈值均值", en="Threshold mean",
+                                  doc="Mean participation threshold θ.")
+    threshold_sd: float = param(0.2, 0.0, 5.0, unit="motive", zh="阈值标准差", en="Threshold s.d.",
+                                doc="Standard deviation of participation thresholds.")
+    threshold_assignment: str = param("random", zh="阈值分配", en="Threshold assignment",
+                                      doc="Draw thresholds at random or at the normal quantiles (deterministic).",
+                                      choices=("random", "quantile"))
+    neighbour_weight: float = param(0.7, 0.0, 1.0, unit="share", zh="邻里参照权重",
+                                    en="Neighbour reference",
+                                    doc="Weight of ties (vs the whole community) in the reference group.")
+    team_min_neighbours: int = param(2, 0, 20, unit="neighbours", zh="复杂传染门槛",
+                                     en="Team contagion threshold",
+                                     doc="Participating neighbours needed before team rewards reach a resident.")
+    volunteer_hours: float = param(1.0, 0.0, 40.0, unit="hours/week", zh="志愿工时", en="Volunteer hours",
+                                   doc="Hours a participating resident gives per week.")
+    patience: float = param(8.0, 0.5, 104.0, unit="steps", zh="等待耐心", en="Patience",
+                            doc="An item resolved after w steps is worth exp(−w/patience) to its resident.")
+    responsiveness_rate: float = param(0.15, 0.0, 1.0, unit="1/step", zh="回应性记忆", en="Responsiveness rate",
+                                       doc="Update rate of perceived responsiveness L (moving average).")
+    satisfaction_rate: float = param(0.05, 0.0, 1.0, unit="1/step", zh="满意度调整速度",
+                                     en="Satisfaction rate", doc="Update rate of satisfaction.")
+    trust_rate: float = param(0.02, 0.0, 1.0, unit="1/step", zh="信任调整速度", en="Trust rate",
+                              doc="Update rate of trust.")
+
+
+@dataclass
+class TwoNewBehaviourConfig:
+    """Two-new organisations: logistic participation under pressure, motivation, cooperation."""
+
+    logit_slope: float = param(6.0, 0.0, 50.0, unit="1/utility", zh="决策敏感度", en="Decision slope",
+                               doc="Slope β of the logistic participation rule.")
+    motivation_mean: float = param(0.0, -3.0, 3.0, unit="utility", zh="内生动力均值",
+                                   en="Mean motivation", doc="Initial mean endogenous motivation b_k.")
+    motivation_sd: float = param(0.2, 0.0, 3.0, unit="utility", zh="内生动力离散度",
+                                 en="Motivation s.d.", doc="Spread of initial motivation.")
+    participation_cost: float = param(0.6, 0.0, 5.0, unit="utility", zh="参与成本", en="Participation cost",
+                                      doc="Mean cost c_k of taking part for a week.")
+    pressure_sensitivity: float = param(1.2, 0.0, 5.0, unit="utility", zh="压力敏感度",
+                                        en="Pressure sensitivity",
+                                        doc="Mean response to external pressure (firms 1.25×, social orgs 0.75×).")
+    conditional_cooperation: float = param(0.4, 0.0, 1.0, unit="weight", zh="条件合作", en="Conditional cooperation",
+                                           doc="Weight γ < 1 of others' participation last week.")
+    crowding_out: float = param(0.015, 0.0, 1.0, unit="1/step", zh="压力挤出", en="Crowding out",
+                                doc="Motivation lost per step per unit of pressure (ε).")
+    motivation_gain: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力增长率", en="Motivation gain",
+                                   doc="Motivation gained per step per unit of reward, voice, recognition, contact.")
+    motivation_decay: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力衰减率", en="Motivation decay",
+                                    doc="Rate at which motivation returns to its initial level without stimulus.")
+
+
+@dataclass
+class UnitBehaviourConfig:
+    """Resident units: participate only if benefit share × public benefit + rewards > cost."""
+
+    public_benefit: float = param(1.0, 0.0, 10.0, unit="utility", zh="公共收益", en="Public benefit",
+                                  doc="Public benefit B of a well-governed district to a unit.")
+    benefit_share: float = param(0.3, 0.0, 1.0, unit="share", zh="收益分享", en="Benefit share",
+                                 doc="Mean share α_j of the public benefit a unit feels as its own.")
+    participation_cost: float = param(0.8, 0.0, 10.0, unit="utility", zh="参与成本", en="Participation cost",
+                                      doc="Mean weekly cost c_j of participation (staff and resources diverted).")
+    higher_rank_cost: float = param(1.3, 1.0, 5.0, unit="multiplier", zh="高位阶成本倍数",
+                                    en="Higher-rank cost factor",
+                                    doc="Cost multiplier for units that outrank the street.")
+    cost_noise: float = param(0.3, 0.0, 5.0, unit="utility", zh="成本波动", en="Cost noise",
+                              doc="Week-to-week s.d. of a unit's participation cost.")
+    motivation_gain: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力增长率", en="Motivation gain",
+                                   doc="Motivation gained per step per unit of reward, recognition and service.")
+    motivation_decay: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力衰减率", en="Motivation decay",
+                                    doc="Rate at which a unit's motivation decays to zero without stimulus.")
+
+
+@dataclass
+class BuckPassingConfig:
+    """Volunteer's dilemma among co-responsible assignees (互相推诿)."""
+
+    benefit: float = param(1.0, 0.0, 20.0, unit="utility", zh="办结收益", en="Benefit of resolution",
+                           doc="Benefit b an assignee gets when the item is resolved by anyone.")
+    cost: float = param(0.9, 0.0, 20.0, unit="utility", zh="办理成本", en="Cost of acting",
+                        doc="Cost c of acting on an item of difficulty 1 with full domain capacity.")
+    blame: float = param(2.0, 0.0, 50.0, unit="utility", zh="问责强度", en="Blame sanction",
+                         doc="Sanction f shared by the assignees when nobody acts.")
+    leading_group_sanction: float = param(3.0, 0.0, 20.0, unit="multiplier", zh="领导小组问责倍数",
+                                          en="Leading-group sanction",
+                                          doc="Extra sanction multiplier at full leading-group strength.")
+
+
+@dataclass
+class StaffBehaviourConfig:
+    """Community and street staff: intrinsic motivation, burnout, rewards."""
+
+    intrinsic_motivation: float = param(0.4, 0.0, 3.0, unit="utility", zh="工作人员内在动机",
+                                        en="Staff intrinsic motivation",
+                                        doc="Initial intrinsic reward ι for substantive work.")
+    burnout_rate: float = param(0.02, 0.0, 1.0, unit="1/step", zh="倦怠速度", en="Burnout rate",
+                                doc="Intrinsic motivation lost per step at full overload.")
+    recovery_rate: float = param(0.01, 0.0, 1.0, unit="1/step", zh="恢复速度", en="Recovery rate",
+                                 doc="Rate at which intrinsic motivation returns towards its initial level.")
+    effort_hours: float = param(0.5, 0.05, 10.0, unit="effort", zh="满负荷努力", en="Full effort",
+                                doc="Total effort t_F + t_S at which all free hours are worked.")
+
+
+@dataclass
+class SubmodelConfig:
+    """Which variant of each submodel runs (null variants serve ablations)."""
+
+    crowding_out: str = param("priority_queue", zh="行政挤出", en="Administrative crowding-out",
+                              doc="priority_queue: tasks served first; separate_budget: null, no crowding-out.",
+                              choices=("priority_queue", "separate_budget"))
+    resident_participation: str = param("threshold_contagion", zh="居民参与", en="Resident participation",
+                                        doc="threshold_contagion or null (nobody participates).",
+                                        choices=("threshold_contagion", "null"))
+    two_new_participation: str = param("pressure_motivation", zh="两新组织参与", en="Two-new participation",
+                                       doc="pressure_motivation, or pressure_blind (null: pressure ignored).",
+                                       choices=("pressure_motivation", "pressure_blind"))
+    unit_participation: str = param("cost_benefit", zh="驻区单位参与", en="Unit participation",
+                                    doc="cost_benefit, or always (null: every unit takes part).",
+                                    choices=("cost_benefit", "always"))
+    buck_passing: str = param("volunteers_dilemma", zh="推诿", en="Buck-passing",
+                              doc="volunteers_dilemma, no_blame_diffusion, or null (authority-blind, fixed p).",
+                              choices=("volunteers_dilemma", "no_blame_diffusion", "null"))
+    evaluation: str = param("multitask", zh="考核", en="Evaluation",
+                            doc="multitask, or form_blind (null: form earns nothing).",
+                            choices=("multitask", "form_blind"))
+    motivation: str = param("reinforcement", zh="动力演化", en="Motivation dynamics",
+                            doc="reinforcement, or static (null: motivation never changes).",
+                            choices=("reinforcement", "static"))
+
+
+@dataclass
+class MetricsConfig:
+    """How the per-step metrics are computed."""
+
+    window: int = param(4, 1, 52, unit="steps", zh="统计窗口", en="Metric window",
+                        doc="Trailing window for event rates (return flow, resolution, cost).")
+    burn_in: int = param(13, 0, 520, unit="steps", zh="预热期", en="Burn-in",
+                         doc="Steps left out of participation_volatility.")
+
+
+@dataclass
+class RPBConfig:
+    """The whole configuration of one run."""
+
+    name: str = param("baseline", zh="情景名称", en="Scenario name", doc="Name of the scenario.")
+    steps: int = param(104, 1, 5200, unit="steps (weeks)", zh="仿真步数", en="Steps",
+                       doc="Number of weekly steps to run.")
+    seed: int = param(0, 0, 2**32 - 1, unit="", zh="随机种子", en="Seed",
+                      doc="Seed of the model's one numpy Generator.")
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    empowerment: EmpowermentConfig = field(default_factory=EmpowermentConfig)
+    incentives: IncentivesConfig = field(default_factory=IncentivesConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    market: MarketConfig = field(default_factory=MarketConfig)
+    items: ItemsConfig = field(default_factory=ItemsConfig)
+    residents: ResidentBehaviourConfig = field(default_factory=ResidentBehaviourConfig)
+    two_new: TwoNewBehaviourConfig = field(default_factory=TwoNewBehaviourConfig)
+    units: UnitBehaviourConfig = field(default_factory=UnitBehaviourConfig)
+    buck_passing: BuckPassingConfig = field(default_factory=BuckPassingConfig)
+    staff: StaffBehaviourConfig = field(default_factory=StaffBehaviourConfig)
+    submodels: SubmodelConfig = field(default_factory=SubmodelConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    interventions: list[Any] = field(
+        default_factory=list,
+        metadata=dict(lo=None, hi=None, unit="", zh="政策干预", en="Interventions", choices=None,
+                      doc="List of {step: N, set: {dotted.field: value}} applied at the start of step N."),
+    )
+
+
+# Population presets (config group ``population``). Units and two-new organisations scale
+# with the number of communities per street.
+POPULATION_PRESETS: dict[str, dict[str, int]] = {
+    "classroom": dict(n_streets=1, communities_per_street=3, residents_per_community=100,
+                      units_per_street=4, two_new_per_street=6),
+    "default": dict(n_streets=4, communities_per_street=6, residents_per_community=300,
+                    units_per_street=8, two_new_per_street=12),
+    "district": dict(n_streets=10, communities_per_street=15, residents_per_community=2000,
+                     units_per_street=20, two_new_per_street=30),
+}
+
+SUBMODEL_CHOICES = {f.name: f.metadata["choices"] for f in dataclasses.fields(SubmodelConfig)}
+
+# --------------------------------------------------------------------------- introspection
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """Everything the schema says about one leaf field."""
+
+    name: str  # dotted, e.g. "admin.burden"
+    type: type
+    default: Any
+    lo: float | None
+    hi: float | None
+    choices: tuple | None
+    unit: str
+    zh: str
+    en: str
+    doc: str
+
+    @property
+    def allowed(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.lo is not None and self.hi is not None:
+            kind = "integer in" if self.type is int else "number in"
+            return f"{kind} [{self.lo:g}, {self.hi:g}]"
+        return self.type.__name__
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` coerced to the field's type, or raise :class:`ConfigError`."""
+        t = self.type
+        if t is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(self.name, value, "true or false")
+            return value
+        if t is int:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not value.is_integer()
+            ):
+                raise ConfigError(self.name, value, self.allowed, "must be an integer")
+            value = int(value)
+        elif t is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(self.name, value, self.allowed, "must be a number")
+            value = float(value)
+            if not math.isfinite(value):
+                raise ConfigError(self.name, value, self.allowed, "must be finite")
+        elif t is str:
+            if not isinstance(value, str):
+                raise ConfigError(self.name, value, self.allowed, "must be a string")
+        if self.choices and value not in self.choices:
+            raise ConfigError(self.name, value, self.allowed)
+        if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
+            raise ConfigError(self.name, value, self.allowed)
+        return value
+
+
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _walk(cls, prefix="") -> Iterator[FieldSpec]:
+    for f in dataclasses.fields(cls):
+        name = prefix + f.name
+        tp = f.type if isinstance(f.type, type) else _TYPES.get(str(f.type))
+        if tp is None and dataclasses.is_dataclass(_GROUPS.get(f.name)):
+            yield from _walk(_GROUPS[f.name], name + ".")
+            continue
+        if tp is None:  # interventions
+            continue
+        m = f.metadata
+        yield FieldSpec(name, tp, f.default, m.get("lo"), m.get("hi"), m.get("choices"),
+                        m.get("unit", ""), m.get("zh", ""), m.get("en", ""), m.get("doc", ""))
+
+
+_GROUPS = {f.name: f.default_factory for f in dataclasses.fields(RPBConfig)
+           if f.default_factory is not dataclasses.MISSING and f.name != "interventions"}
+
+
+def iter_field_specs() -> Iterator[FieldSpec]:
+    """Every leaf field of the schema, in declaration order."""
+    yield from _walk(RPBConfig)
+
+
+_SPECS: dict[str, FieldSpec] = {s.name: s for s in iter_field_specs()}
+
+
+def field_spec(name: str) -> FieldSpec:
+    """The :class:`FieldSpec` of a dotted field name; unknown names raise ConfigError."""
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise ConfigError(name, None, "a field of the schema",
+                          "unknown field; see docs/parameters.md") from None
+
+
+# --------------------------------------------------------------------------- dict <-> config
+
+
+def to_dict(cfg: RPBConfig) -> dict:
+    """A plain nested dict of ``cfg`` (for YAML/JSON metadata)."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v):
+            out[f.name] = {g.name: getattr(v, g.name) for g in dataclasses.fields(v)}
+        elif f.name == "interventions":
+            out[f.name] = [_plain_intervention(iv) for iv in v]
+        else:
+            out[f.name] = v
+    return out
+
+
+def _plain_intervention(iv):
+    if not hasattr(iv, "keys"):
+        return iv
+    d = dict(iv)
+    if hasattr(d.get("set"), "items"):
+        d["set"] = dict(d["set"])
+    return d
+
+
+def from_dict(data: dict) -> RPBConfig:
+    """Build an (unvalidated, mutable) config from a nested dict; unknown keys raise."""
+    cfg = RPBConfig()
+    for key, value in data.items():
+        if key in _GROUPS:
+            if not isinstance(value, dict):
+                raise ConfigError(key, value, "a mapping of fields")
+            group = getattr(cfg, key)
+            for sub, v in value.items():
+                field_spec(f"{key}.{sub}")
+                setattr(group, sub, v)
+        elif key == "interventions":
+            cfg.interventions = list(value or [])
+        else:
+            field_spec(key)
+            setattr(cfg, key, value)
+    return cfg
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Frozen:
+    """Mixin behaviour: after freezing, attribute assignment raises."""
+
+
+def _frozen_setattr(self, name, value):
+    raise dataclasses.FrozenInstanceError(
+        f"the validated config is immutable; use interventions or sim.config overrides "
+        f"instead of setting '{name}'")
+
+
+_FROZEN_CLASSES: dict[type, type] = {}
+
+
+def _frozen_class(cls: type) -> type:
+    """A subclass of ``cls`` whose instances refuse attribute assignment."""
+    if cls not in _FROZEN_CLASSES:
+        _FROZEN_CLASSES[cls] = type("Frozen" + cls.__name__, (cls,),
+                                    {"__setattr__": _frozen_setattr,
+                                     "__delattr__": _frozen_setattr,
+                                     "__hash__": None})
+    return _FROZEN_CLASSES[cls]
+
+
+def freeze(obj):
+    """Return an immutable copy of a (validated) config or config group."""
+    cls = type(obj)
+    if cls in _FROZEN_CLASSES.values():
+        return obj
+    frozen = object.__new__(_frozen_class(cls))
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            v = freeze(v)
+        elif isinstance(v, list):
+            v = tuple(_freeze_intervention(iv) for iv in v)
+        object.__setattr__(frozen, f.name, v)
+    return frozen
+
+
+def _freeze_intervention(iv):
+    from types import MappingProxyType
+
+    return MappingProxyType({"step": iv["step"], "set": MappingProxyType(dict(iv["set"]))})
+
+
+def validate(cfg: RPBConfig) -> RPBConfig:
+    """Check every field and the cross-field rules; return a frozen, coerced copy.
+
+    Raises:
+        ConfigError: naming the field, the value and the allowed range.
+    """
+    data = {}
+    for spec in iter_field_specs():
+        obj = cfg
+        parts = spec.name.split(".")
+        for p in parts[:-1]:
+            obj = getattr(obj, p)
+        data[spec.name] = spec.check(getattr(obj, parts[-1]))
+    _check_cross_field(data)
+    out = RPBConfig()
+    for name, value in data.items():
+        obj = out
+        parts = name.split(".")
+        for p in parts[:-1]:
+            obj = getattr(obj, p)
+        setattr(obj, parts[-1], value)
+    out.interventions = validate_interventions(cfg.interventions, data)
+    return freeze(out)
+
+
+def _check_cross_field(data: dict) -> None:
+    k = data["population.resident_ties"]
+    n = data["population.residents_per_community"]
+    if k % 2:
+        raise ConfigError("population.resident_ties", k, "an even integer in [2, 30]",
+                          "Watts–Strogatz ties come in pairs")
+    if k >= n:
+        raise ConfigError("population.resident_ties", k,
+                          f"less than population.residents_per_community ({n})")
+    if data["admin.campaign_length"] > data["admin.campaign_period"]:
+        raise ConfigError("admin.campaign_length", data["admin.campaign_length"],
+                          f"at most admin.campaign_period ({data['admin.campaign_period']})")
+    if data["metrics.burn_in"] >= data["steps"] and data["steps"] > 1:
+        # Not fatal for short test runs: volatility then uses the whole run (documented).
+        pass
+
+
+def validate_interventions(interventions, base: dict | None = None) -> list[dict]:
+    """Check a list of ``{step: N, set: {dotted.field: value}}``; return normalised copies.
+
+    Each value is checked against its field's range. ``step`` must be an integer >= 1;
+    a step beyond the run's last step is allowed here (the runner warns about it).
+    """
+    if interventions is None:
+        return []
+    if isinstance(interventions, dict):
+        raise ConfigError("interventions", interventions, "a list of {step: N, set: {...}}")
+    out = []
+    for i, iv in enumerate(interventions):
+        where = f"interventions[{i}]"
+        if not hasattr(iv, "keys") or set(iv.keys()) - {"step", "set"} or "step" not in iv:
+            raise ConfigError(where, iv, "a mapping {step: N, set: {dotted.field: value}}")
+        step = iv["step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+            raise ConfigError(where + ".step", step, "an integer >= 1 (steps count from 1)")
+        sets = iv.get("set") or {}
+        if not hasattr(sets, "items"):
+            raise ConfigError(where + ".set", sets, "a mapping of dotted field names to values")
+        checked = {}
+        for key, value in _flatten_set(sets):
+            if key in ("seed", "steps", "name") or key.startswith("population."):
+                raise ConfigError(f"{where}.set.{key}", value,
+                                  "a behavioural or policy field (population, steps and seed are fixed at build)")
+            try:
+                spec = field_spec(key)
+            except ConfigError:
+                raise ConfigError(f"{where}.set.{key}", value, "a field of the schema",
+                                  "unknown field") from None
+            try:
+                checked[key] = spec.check(value)
+            except ConfigError as e:
+                raise ConfigError(f"{where}.set.{key}", value, e.allowed) from None
+        out.append({"step": step, "set": checked})
+    return sorted(out, key=lambda iv: iv["step"])
+
+
+def _flatten_set(mapping, prefix=""):
+    for k, v in mapping.items():
+        k = str(k)
+        if hasattr(v, "items") and prefix + k in _GROUPS:
+            yield from _flatten_set(v, prefix + k + ".")
+        elif hasattr(v, "items") and not prefix and k in _GROUPS:
+            yield from _flatten_set(v, k + ".")
+        else:
+            yield prefix + k, v
+
+
+# --------------------------------------------------------------------------- hydra
+
+
+def register_configs() -> None:
+    """Register the schema and the population presets with hydra's ConfigStore."""
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(name="rpb_schema", node=RPBConfig)
+    for name, values in POPULATION_PRESETS.items():
+        cs.store(group="population", name=name, node=PopulationConfig(**values))

@@ -1,0 +1,138 @@
+"""The joint conference (党建联席会议) and the assignees' choice: act, or pass the buck.
+
+*Negotiated assignment.* Every ``empowerment.conference_period`` steps the conference of each
+street meets and gives each waiting item to ``items.n_coresponsible`` members drawn without
+replacement with probability proportional to their capacity in the item's domain (the
+"several units jointly" of the paper). Its decisions carry the authority
+max(street authority towards the member, ``empowerment.conference_binding``).
+
+*Acting or passing the buck* is the volunteer's dilemma of :mod:`sim.submodels.volunteers_dilemma`:
+each assignee that takes part in regional Party building this week acts with probability
+p*(b, c, f, ρ, n); one that does not take part never acts. The authority ρ of the street
+over a unit that outranks it is cut by ``empowerment.rank_discount``; the district leading
+group lifts authority towards 1 and multiplies the blame (rigid constraints, pool punishment).
+If someone acts, the most capable actor takes the item on; if nobody acts the item flows back
+to the street (责任回流) and the attempt is counted.
+
+*Work.* An assignee that took an item on resolves it each week with probability
+min(1, capacity/difficulty), halved while it does not take part; otherwise it delays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..items import Reason, Stage
+from ..network import add_service_tie
+from ..submodels.volunteers_dilemma import p_act
+
+__all__ = ["hold_conference", "decide_assignments", "work_assigned_items", "authority_towards"]
+
+
+def authority_towards(cfg, higher_rank: np.ndarray, conference: bool) -> np.ndarray:
+    """Effective authority ρ ∈ [0, 1] of the assigner over each assignee."""
+    emp = cfg.empowerment
+    rho = emp.street_authority * (1.0 - emp.rank_discount * higher_rank)
+    if conference:
+        rho = np.maximum(rho, emp.conference_binding)
+    return rho + (1.0 - rho) * emp.leading_group
+
+
+def hold_conference(model) -> None:
+    """If the conference meets this week, assign its waiting items."""
+    cfg, items = model.config, model.items
+    if model.steps % cfg.empowerment.conference_period:
+        return
+    rows = items.open_rows(Stage.CONFERENCE)
+    pool = model.state["pool"]
+    if rows.size == 0:
+        return
+    members = pool.by_street[items.street[rows]]  # (m, P_s)
+    P_s = members.shape[1]
+    if P_s == 0:
+        # Nobody to assign to: the street gets the item back and handles it itself.
+        items.stage[rows] = Stage.STREET
+        items.attempts[rows] = cfg.items.max_assign_attempts
+        items.holder[rows] = model.layout.street0 + items.street[rows]
+        return
+    n = min(cfg.items.n_coresponsible, P_s)
+    weight = pool.capacity[members, items.domain[rows][:, None]]
+    # Weighted sampling without replacement (Gumbel top-k).
+    keys = np.log(weight) + model.rng.gumbel(size=weight.shape)
+    top = np.argsort(-keys, axis=1, kind="stable")[:, :n]
+    assignees = np.take_along_axis(members, top, axis=1)
+    decide_assignments(model, rows, assignees,
+                       from_node=model.layout.conference0 + items.street[rows],
+                       reason=Reason.ASSIGN_NEGOTIATED, conference=True)
+
+
+def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node,
+                       reason: int, conference: bool = False) -> None:
+    """Assign items ``rows`` to ``assignees`` (m, n; −1 = empty) and play the dilemma."""
+    if rows.size == 0:
+        return
+    cfg, items, step, rng = model.config, model.items, model.steps, model.rng
+    pool, L = model.state["pool"], model.layout
+    bp = cfg.buck_passing
+    valid = assignees >= 0
+    a = np.where(valid, assignees, 0)
+    n = valid.sum(axis=1)
+    rho = authority_towards(cfg, pool.higher_rank[a], conference)
+    blame = bp.blame * (1.0 + cfg.empowerment.leading_group * bp.leading_group_sanction)
+    benefit = bp.benefit + model.assignee_motivation()[a]
+    cost = bp.cost * items.difficulty[rows][:, None]
+    p = p_act(benefit, cost, blame, rho, n[:, None], cfg.submodels.buck_passing)
+    p = p * model.assignee_participating()[a] * valid
+    acts = rng.random(p.shape) < p
+    ids = items.item_id[rows]
+    from_node = np.broadcast_to(np.asarray(from_node), rows.shape)
+    for col in range(assignees.shape[1]):
+        v = valid[:, col]
+        model.events.record(ids[v], step, from_node[v], pool.node[a[v, col]], reason)
+    items.handoffs[rows] += 1
+    items.assigned[rows] = True
+    items.attempts[rows] += 1
+    anyone = acts.any(axis=1)
+    model.assignment_stats["decisions"] += rows.size
+    model.assignment_stats["nobody"] += int((~anyone).sum())
+    # The most capable of those who act takes the item on.
+    cap = np.where(acts, pool.capacity[a, items.domain[rows][:, None]], -np.inf)
+    taker = a[np.arange(rows.size), np.argmax(cap, axis=1)]
+    took = rows[anyone]
+    items.stage[took] = Stage.ASSIGNED
+    items.holder[took] = pool.node[taker[anyone]]
+    items.work_left[took] = cfg.items.hours_per_item * items.difficulty[took]
+    back = rows[~anyone]
+    if back.size:
+        first = a[~anyone, 0]
+        model.events.record(items.item_id[back], step, pool.node[first],
+                            L.street0 + items.street[back], Reason.FLOW_BACK)
+        items.stage[back] = Stage.STREET
+        items.holder[back] = L.street0 + items.street[back]
+        items.handoffs[back] += 1
+        items.return_flows[back] += 1
+        model.ledger.flowed_back_by_community += np.bincount(
+            items.community[back], minlength=model.ledger.flowed_back_by_community.size)
+        model.ledger.flow_back_owners.append(items.origin[back].copy())
+
+
+def work_assigned_items(model) -> None:
+    """Assignees that took items on resolve them or delay."""
+    items, pool, L = model.items, model.state["pool"], model.layout
+    rows = items.open_rows(Stage.ASSIGNED)
+    if rows.size == 0:
+        return
+    p_idx = items.holder[rows] - L.unit0  # pool index: units then organisations, contiguous
+    cap = pool.capacity[p_idx, items.domain[rows]]
+    p = np.minimum(1.0, cap / np.maximum(items.difficulty[rows], 1e-9))
+    p = p * np.where(model.assignee_participating()[p_idx], 1.0, 0.5)
+    ok = model.rng.random(rows.size) < p
+    hours = model.config.items.hours_per_item * items.difficulty[rows]
+    # A week of work costs half an item's hours; resolving costs the rest.
+    model.ledger.resources += float(np.where(ok, hours, 0.5 * hours).sum())
+    done = rows[ok]
+    for prov, comm in zip(items.holder[done].tolist(), items.community[done].tolist()):
+        add_service_tie(model.graph, prov, L.community0 + comm, model.steps)
+    model.resolve(done, items.holder[done])
+    model.events.record(items.item_id[rows[~ok]], model.steps, items.holder[rows[~ok]],
+                        items.holder[rows[~ok]], Reason.DELAY)

@@ -1,0 +1,290 @@
+"""The district graph: one networkx graph, layers as edge attributes.
+
+Nodes are integers laid out in blocks (see :class:`NodeLayout`): the district (区委), streets
+(街道党工委), one joint-conference node per street (党建联席会议), communities (社区"两委"),
+resident units (驻区单位), two-new organisations (两新组织) and residents (居民). Every node
+carries ``kind`` and ``index`` (position within its kind); organisational nodes also carry
+``street`` (and ``community`` where they sit).
+
+Every edge carries ``layers``, a frozenset of layer names (an edge can belong to several):
+
+=================  =====================================================================
+``hierarchy``      district → street → community (领导/指导关系)
+``jurisdiction``   unit or organisation → the community it sits in (属地)
+``conference``     joint-conference node ↔ its members (street, communities, units, orgs)
+``fixed_contact``  street ↔ two-new organisation with a committee member as fixed contact
+``cadre_exchange`` street ↔ resident unit in two-way cadre exchange (双向互选)
+``social``         resident ↔ resident (small world inside a community, a few across)
+``service``        unit/organisation ↔ community, formed when it resolves an item there
+=================  =====================================================================
+
+The graph is built only from the config and the model's ``numpy.random.Generator``.
+Residents' ties are generated with numpy (a vectorised Watts–Strogatz) and kept both in the
+graph and as a CSR matrix (:attr:`World.ties`), which the hot loop uses; a test checks that the
+two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["NodeLayout", "World", "build_world", "small_world_ties", "layer_edges",
+           "sync_policy_layers", "LAYERS", "add_service_tie"]
+
+LAYERS = ("hierarchy", "jurisdiction", "conference", "fixed_contact", "cadre_exchange",
+          "social", "service")
+
+# One shared frozenset object per layer combination keeps memory low for 10^6 edges.
+_L = {name: frozenset((name,)) for name in LAYERS}
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    """Node-id blocks. ``<kind>0`` is the first node id of a kind; ids are contiguous."""
+
+    n_streets: int
+    n_communities: int
+    n_units: int
+    n_two_new: int
+    n_residents: int
+
+    @property
+    def district(self) -> int:
+        return 0
+
+    @property
+    def street0(self) -> int:
+        return 1
+
+    @property
+    def conference0(self) -> int:
+        return self.street0 + self.n_streets
+
+    @property
+    def community0(self) -> int:
+        return self.conference0 + self.n_streets
+
+    @property
+    def unit0(self) -> int:
+        return self.community0 + self.n_communities
+
+    @property
+    def two_new0(self) -> int:
+        return self.unit0 + self.n_units
+
+    @property
+    def resident0(self) -> int:
+        return self.two_new0 + self.n_two_new
+
+    @property
+    def n_nodes(self) -> int:
+        return self.resident0 + self.n_residents
+
+    def kind_of(self, node: int) -> str:
+        """The kind of a node id."""
+        for kind, start in (("resident", self.resident0), ("two_new", self.two_new0),
+                            ("unit", self.unit0), ("community", self.community0),
+                            ("conference", self.conference0), ("street", self.street0)):
+            if node >= start:
+                return kind
+        return "district"
+
+
+@dataclass
+class World:
+    """What the graph builder returns: the graph plus the same structure as numpy arrays."""
+
+    graph: nx.Graph
+    layout: NodeLayout
+    community_street: np.ndarray   # (C,) street index of each community
+    unit_street: np.ndarray        # (U,)
+    unit_community: np.ndarray     # (U,)
+    two_new_street: np.ndarray     # (K,)
+    two_new_community: np.ndarray  # (K,)
+    resident_community: np.ndarray  # (N,)
+    ties: sp.csr_matrix            # (N, N) symmetric 0/1 adjacency of residents' social ties
+    contact_order: np.ndarray      # (K,) rank of each organisation for fixed contact
+    exchange_order: np.ndarray     # (U,) rank of each unit for cadre exchange
+    domain_order: np.ndarray       # (D,) rank of each domain for the responsibility list
+
+
+def small_world_ties(resident_community: np.ndarray, community_street: np.ndarray,
+                     k: int, p_rewire: float, cross_share: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Watts–Strogatz ties inside each community, vectorised over all residents.
+
+    Each resident is joined to its ``k/2`` successors on a ring of its community; each such tie
+    is rewired with probability ``p_rewire`` to a uniformly drawn resident — of another community
+    of the same street with probability ``cross_share``, else of its own. Self-loops and
+    duplicate ties created by rewiring are dropped (so the mean degree is slightly below ``k``).
+
+    Returns:
+        (u, v): int64 arrays of resident indices with u < v, each undirected tie once.
+    """
+    n = resident_community.size
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    counts = np.bincount(resident_community, minlength=community_street.size)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    own_start = starts[resident_community]
+    own_size = counts[resident_community]
+    local = np.arange(n) - own_start
+    half = k // 2
+    u = np.repeat(np.arange(n), half)
+    d = np.tile(np.arange(1, half + 1), n)
+    v = own_start[u] + (local[u] + d) % own_size[u]
+    rewire = rng.random(u.size) < p_rewire
+    m = int(rewire.sum())
+    if m:
+        ru = u[rewire]
+        comm = resident_community[ru].copy()
+        cross = rng.random(m) < cross_share
+        if cross.any():
+            # Another community of the same street, when the street has more than one.
+            street = community_street[comm[cross]]
+            per_street = np.bincount(community_street, minlength=community_street.max() + 1)
+            first = np.searchsorted(community_street, street)  # communities are street-ordered
+            size = per_street[street]
+            offset = rng.integers(0, np.maximum(size - 1, 1))
+            own_pos = comm[cross] - first
+            pick = first + (own_pos + 1 + offset) % size
+            comm[cross] = np.where(size > 1, pick, comm[cross])
+        v[rewire] = starts[comm] + (rng.random(m) * counts[comm]).astype(np.int64)
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    keep = lo != hi
+    pairs = np.unique(lo[keep] * n + hi[keep])
+    return pairs // n, pairs % n
+
+
+def _order(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Rank of each of n items in a random order (0 = first to be switched on)."""
+    return np.argsort(rng.permutation(n)).astype(np.int64)
+
+
+def build_world(cfg, rng: np.random.Generator) -> World:
+    """Build the district graph and structure arrays from a validated config."""
+    pop = cfg.population
+    S = pop.n_streets
+    C = S * pop.communities_per_street
+    U = S * pop.units_per_street
+    K = S * pop.two_new_per_street
+    N = C * pop.residents_per_community
+    layout = NodeLayout(S, C, U, K, N)
+
+    community_street = np.repeat(np.arange(S), pop.communities_per_street)
+    unit_street = np.repeat(np.arange(S), pop.units_per_street)
+    two_new_street = np.repeat(np.arange(S), pop.two_new_per_street)
+    # Units and organisations sit in a random community of their street.
+    cps = pop.communities_per_street
+    unit_community = unit_street * cps + rng.integers(0, cps, U)
+    two_new_community = two_new_street * cps + rng.integers(0, cps, K)
+    resident_community = np.repeat(np.arange(C), pop.residents_per_community)
+
+    tu, tv = small_world_ties(resident_community, community_street, pop.resident_ties,
+                              pop.tie_rewiring, pop.cross_community_share, rng)
+    ties = sp.coo_matrix((np.ones(2 * tu.size, np.float32),
+                          (np.concatenate([tu, tv]), np.concatenate([tv, tu]))),
+                         shape=(N, N)).tocsr()
+
+    world = World(
+        graph=nx.Graph(),
+        layout=layout,
+        community_street=community_street,
+        unit_street=unit_street,
+        unit_community=unit_community,
+        two_new_street=two_new_street,
+        two_new_community=two_new_community,
+        resident_community=resident_community,
+        ties=ties,
+        contact_order=_order(K, rng),
+        exchange_order=_order(U, rng),
+        domain_order=_order(cfg.items.n_domains, rng),
+    )
+    _fill_graph(world, tu, tv)
+    sync_policy_layers(world, cfg)
+    return world
+
+
+def _fill_graph(world: World, tu: np.ndarray, tv: np.ndarray) -> None:
+    G, L = world.graph, world.layout
+    G.graph["layout"] = L
+    G.add_node(L.district, kind="district", index=0)
+    for s in range(L.n_streets):
+        G.add_node(L.street0 + s, kind="street", index=s, street=s)
+        G.add_node(L.conference0 + s, kind="conference", index=s, street=s)
+        G.add_edge(L.district, L.street0 + s, layers=_L["hierarchy"])
+        G.add_edge(L.conference0 + s, L.street0 + s, layers=_L["conference"])
+    for c, s in enumerate(world.community_street):
+        node = L.community0 + c
+        G.add_node(node, kind="community", index=c, street=int(s), community=c)
+        G.add_edge(L.street0 + int(s), node, layers=_L["hierarchy"])
+        G.add_edge(L.conference0 + int(s), node, layers=_L["conference"])
+    for kind, start, streets, comms in (
+        ("unit", L.unit0, world.unit_street, world.unit_community),
+        ("two_new", L.two_new0, world.two_new_street, world.two_new_community),
+    ):
+        for i, (s, c) in enumerate(zip(streets.tolist(), comms.tolist())):
+            node = start + i
+            G.add_node(node, kind=kind, index=i, street=s, community=c)
+            G.add_edge(node, L.community0 + c, layers=_L["jurisdiction"])
+            G.add_edge(L.conference0 + s, node, layers=_L["conference"])
+    r0 = L.resident0
+    G.add_nodes_from(
+        (r0 + i, {"kind": "resident", "index": i, "community": c})
+        for i, c in enumerate(world.resident_community.tolist())
+    )
+    social = _L["social"]
+    G.add_edges_from(zip((tu + r0).tolist(), (tv + r0).tolist()), layers=social)
+
+
+def _set_layer(G: nx.Graph, u: int, v: int, layer: str, on: bool) -> None:
+    data = G.get_edge_data(u, v)
+    if on:
+        if data is None:
+            G.add_edge(u, v, layers=_L[layer])
+        elif layer not in data["layers"]:
+            data["layers"] = data["layers"] | _L[layer]
+    elif data is not None and layer in data["layers"]:
+        rest = data["layers"] - _L[layer]
+        if rest:
+            data["layers"] = rest
+        else:
+            G.remove_edge(u, v)
+
+
+def sync_policy_layers(world: World, cfg) -> None:
+    """Make the fixed-contact and cadre-exchange layers match the config's shares.
+
+    Organisations (units) are switched on in the fixed random order drawn at build time, so
+    raising a share mid-run (an intervention) adds ties without new random draws.
+    """
+    G, L = world.graph, world.layout
+    n_contact = int(round(cfg.incentives.fixed_contact * L.n_two_new))
+    for k, s in enumerate(world.two_new_street.tolist()):
+        _set_layer(G, L.street0 + s, L.two_new0 + k, "fixed_contact",
+                   bool(world.contact_order[k] < n_contact))
+    n_exchange = int(round(cfg.incentives.cadre_exchange * L.n_units))
+    for j, s in enumerate(world.unit_street.tolist()):
+        _set_layer(G, L.street0 + s, L.unit0 + j, "cadre_exchange",
+                   bool(world.exchange_order[j] < n_exchange))
+
+
+def add_service_tie(G: nx.Graph, provider_node: int, community_node: int, step: int) -> None:
+    """Record (or strengthen) a service tie formed when a provider resolves an item."""
+    data = G.get_edge_data(provider_node, community_node)
+    if data is None:
+        G.add_edge(provider_node, community_node, layers=_L["service"], services=1, last=step)
+        return
+    if "service" not in data["layers"]:
+        data["layers"] = data["layers"] | _L["service"]
+    data["services"] = data.get("services", 0) + 1
+    data["last"] = step
+
+
+def layer_edges(G: nx.Graph, layer: str) -> list[tuple[int, int]]:
+    """All edges of one layer."""
+    return [(u, v) for u, v, ls in G.edges(data="layers") if layer in ls]

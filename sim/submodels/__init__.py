@@ -1,0 +1,16 @@
+"""Theory-grounded decision rules, each a pure, vectorised function.
+
+One module per mechanism; each function states the source it follows (keys refer to
+``docs/references.md``). The model calls these functions on arrays of agents; the agent
+classes call the same functions on one agent, so there is a single code path.
+"""
+
+from .multitask import multitask_effort
+from .volunteers_dilemma import p_act, p_nobody_acts
+from .participation import (resident_motive, resident_participation, two_new_probability,
+                            unit_participates)
+from .motivation import update_two_new_motivation, update_unit_motivation, update_staff_motivation
+
+__all__ = ["multitask_effort", "p_act", "p_nobody_acts", "resident_motive",
+           "resident_participation", "two_new_probability", "unit_participates",
+           "update_two_new_motivation", "update_unit_motivation", "update_staff_motivation"]

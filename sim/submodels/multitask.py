@@ -1,0 +1,60 @@
+"""Holmström–Milgrom (1991) linear-quadratic multitask effort rule [holmstrom1991].
+
+An evaluated actor chooses effort on *form* (t_F: materials, meetings, "数字谜语", "文字创新")
+and *substance* (t_S: resolving items, organising residents) to maximise
+
+    α_F t_F + α_S t_S − [½(t_F² + t_S²) + δ t_F t_S],     t_F, t_S ≥ 0,
+
+where α_F, α_S are the marginal rewards the evaluation gives each task and δ ∈ [0, 1) the
+substitution between them (time and attention spent on one raises the cost of the other).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["multitask_effort", "marginal_rewards"]
+
+
+def marginal_rewards(promotion_link, substance_weight, observability, gameable_share,
+                     intrinsic, form_blind: bool = False):
+    """Marginal rewards (α_F, α_S) of form and substance effort.
+
+    α_F = β[(1 − w) + w·g]           form earns the form weight and the gameable share g
+    α_S = β·w·(1 − g)·κ + ι          substance earns what is really observed, plus intrinsic ι
+
+    With g = 0 this is exactly α_F = β(1−w), α_S = βwκ + ι (THEORY.md, D4).
+    ``form_blind`` (null variant): the evaluation gives form nothing, α_F = 0.
+    """
+    beta, w, g = promotion_link, substance_weight, gameable_share
+    iota = np.asarray(intrinsic, float)
+    alpha_s = beta * w * (1.0 - g) * observability + iota
+    alpha_f = np.full(iota.shape, 0.0 if form_blind else beta * ((1.0 - w) + w * g))
+    return alpha_f, alpha_s
+
+
+def multitask_effort(alpha_f, alpha_s, delta):
+    """Optimal efforts (t_F, t_S) ≥ 0, corners included.
+
+    Interior (both positive): t_F = (α_F − δα_S)/(1 − δ²), t_S = (α_S − δα_F)/(1 − δ²).
+    If α_S − δα_F ≤ 0: t_S = 0 and t_F = max(α_F, 0).
+    If α_F − δα_S ≤ 0: t_F = 0 and t_S = max(α_S, 0).
+    (Clipping the interior formula at zero is wrong at the corners; see THEORY.md D4.)
+
+    Args:
+        alpha_f, alpha_s: marginal rewards, arrays or floats (utility per unit effort).
+        delta: substitution, in [0, 1).
+    Returns:
+        (t_F, t_S): arrays of effort levels (effort units).
+    """
+    af = np.asarray(alpha_f, float)
+    a_s = np.asarray(alpha_s, float)
+    af, a_s = np.broadcast_arrays(af, a_s)
+    denom = 1.0 - delta * delta
+    tf = (af - delta * a_s) / denom
+    ts = (a_s - delta * af) / denom
+    corner_f = (a_s - delta * af) <= 0  # substance not worth it: form only
+    corner_s = (af - delta * a_s) <= 0  # form not worth it: substance only
+    tf = np.where(corner_f, np.maximum(af, 0.0), np.where(corner_s, 0.0, tf))
+    ts = np.where(corner_f, 0.0, np.where(corner_s, np.maximum(a_s, 0.0), ts))
+    return tf, ts
