@@ -56,9 +56,13 @@ class ConfigError(ValueError):
         self.value = value
         self.allowed = allowed
         msg = f"invalid value for '{field}': {value!r} (allowed: {allowed})"
+        self.reason = reason
         if reason:
             msg += f" — {reason}"
         super().__init__(msg)
+
+    def __reduce__(self):  # picklable, so errors cross process boundaries intact
+        return (type(self), (self.field, self.value, self.allowed, self.reason))
 
 
 def param(default, lo=None, hi=None, *, unit="", zh="", en="", doc="", choices=None):
@@ -220,7 +224,7 @@ class MarketConfig:
 class ItemsConfig:
     """Items (事项/诉求) raised by residents."""
 
-    rate_per_resident: float = param(0.03, 0.0, 1.0, unit="items/resident-week", zh="诉求发生率",
+    rate_per_resident: float = param(0.02, 0.0, 1.0, unit="items/resident-week", zh="诉求发生率",
                                      en="Item rate", doc="Expected items a resident raises per week.")
     n_domains: int = param(6, 1, 24, unit="domains", zh="事项领域数", en="Item domains",
                            doc="Number of item domains (environment, safety, elderly care, ...).")
@@ -255,15 +259,15 @@ class ResidentBehaviourConfig:
 
     civic_weight: float = param(1.0, 0.0, 5.0, unit="weight", zh="公共动机权重", en="Civic weight",
                                 doc="Weight of civic motive × responsiveness (Epstein's grievance G).")
-    peer_weight: float = param(0.8, 0.0, 5.0, unit="weight", zh="同伴影响权重", en="Peer weight",
+    peer_weight: float = param(0.5, 0.0, 5.0, unit="weight", zh="同伴影响权重", en="Peer weight",
                                doc="Weight of the participating share of a resident's reference group.")
     cost_weight: float = param(0.8, 0.0, 5.0, unit="weight", zh="参与成本权重", en="Cost weight",
                                doc="Weight of the participation cost that grows as autonomy space shrinks.")
-    reward_weight: float = param(0.5, 0.0, 5.0, unit="weight", zh="回报权重", en="Reward weight",
+    reward_weight: float = param(0.25, 0.0, 5.0, unit="weight", zh="回报权重", en="Reward weight",
                                  doc="Weight of volunteer-team and time-bank rewards.")
-    threshold_mean: float = param(0.75, -2.0, 5.0, unit="motive", zh="阈值均值", en="Threshold mean",
+    threshold_mean: float = param(0.6, -2.0, 5.0, unit="motive", zh="阈值均值", en="Threshold mean",
                                   doc="Mean participation threshold θ.")
-    threshold_sd: float = param(0.2, 0.0, 5.0, unit="motive", zh="阈值标准差", en="Threshold s.d.",
+    threshold_sd: float = param(0.35, 0.0, 5.0, unit="motive", zh="阈值标准差", en="Threshold s.d.",
                                 doc="Standard deviation of participation thresholds.")
     threshold_assignment: str = param("random", zh="阈值分配", en="Threshold assignment",
                                       doc="Draw thresholds at random or at the normal quantiles (deterministic).",
@@ -351,15 +355,13 @@ class BuckPassingConfig:
 class StaffBehaviourConfig:
     """Community and street staff: intrinsic motivation, burnout, rewards."""
 
-    intrinsic_motivation: float = param(0.4, 0.0, 3.0, unit="utility", zh="工作人员内在动机",
+    intrinsic_motivation: float = param(0.3, 0.0, 3.0, unit="utility", zh="工作人员内在动机",
                                         en="Staff intrinsic motivation",
                                         doc="Initial intrinsic reward ι for substantive work.")
-    burnout_rate: float = param(0.02, 0.0, 1.0, unit="1/step", zh="倦怠速度", en="Burnout rate",
+    burnout_rate: float = param(0.01, 0.0, 1.0, unit="1/step", zh="倦怠速度", en="Burnout rate",
                                 doc="Intrinsic motivation lost per step at full overload.")
-    recovery_rate: float = param(0.01, 0.0, 1.0, unit="1/step", zh="恢复速度", en="Recovery rate",
+    recovery_rate: float = param(0.02, 0.0, 1.0, unit="1/step", zh="恢复速度", en="Recovery rate",
                                  doc="Rate at which intrinsic motivation returns towards its initial level.")
-    effort_hours: float = param(0.5, 0.05, 10.0, unit="effort", zh="满负荷努力", en="Full effort",
-                                doc="Total effort t_F + t_S at which all free hours are worked.")
 
 
 @dataclass
@@ -370,8 +372,8 @@ class SubmodelConfig:
                               doc="priority_queue: tasks served first; separate_budget: null, no crowding-out.",
                               choices=("priority_queue", "separate_budget"))
     resident_participation: str = param("threshold_contagion", zh="居民参与", en="Resident participation",
-                                        doc="threshold_contagion or null (nobody participates).",
-                                        choices=("threshold_contagion", "null"))
+                                        doc="threshold_contagion, or nobody (null variant: nobody participates).",
+                                        choices=("threshold_contagion", "nobody"))
     two_new_participation: str = param("pressure_motivation", zh="两新组织参与", en="Two-new participation",
                                        doc="pressure_motivation, or pressure_blind (null: pressure ignored).",
                                        choices=("pressure_motivation", "pressure_blind"))
@@ -379,8 +381,8 @@ class SubmodelConfig:
                                     doc="cost_benefit, or always (null: every unit takes part).",
                                     choices=("cost_benefit", "always"))
     buck_passing: str = param("volunteers_dilemma", zh="推诿", en="Buck-passing",
-                              doc="volunteers_dilemma, no_blame_diffusion, or null (authority-blind, fixed p).",
-                              choices=("volunteers_dilemma", "no_blame_diffusion", "null"))
+                              doc="volunteers_dilemma, no_blame_diffusion, or authority_blind (null: fixed p).",
+                              choices=("volunteers_dilemma", "no_blame_diffusion", "authority_blind"))
     evaluation: str = param("multitask", zh="考核", en="Evaluation",
                             doc="multitask, or form_blind (null: form earns nothing).",
                             choices=("multitask", "form_blind"))

@@ -60,7 +60,7 @@ class Resident(ArrayAgent):
     def decide_all(cls, model) -> None:
         """Every resident decides whether to take part this week (two-phase: decide, commit)."""
         st, comm = model.state["residents"], model.state["communities"]
-        if model.config.submodels.resident_participation == "null":
+        if model.config.submodels.resident_participation == "nobody":
             new = np.zeros(st.community.size, bool)
         else:
             new = resident_participation(cls.motive(model), st.threshold)
@@ -75,7 +75,7 @@ class Resident(ArrayAgent):
 
     def decide(self) -> bool:
         """This resident's decision by the same rule, without committing it."""
-        if self.model.config.submodels.resident_participation == "null":
+        if self.model.config.submodels.resident_participation == "nobody":
             return False
         motive = self.motive(self.model, np.array([self.index]))[0]
         return bool(resident_participation(motive, self.threshold))

@@ -35,8 +35,8 @@ def external_pressure(step: int, cfg) -> float:
 
 def _serve(due, staff_hours, crowding_out: str):
     if crowding_out == "separate_budget":
-        # Null variant: tasks are done from a separate budget and take no staff time.
-        return due.copy(), staff_hours.copy()
+        # Null variant: a separate budget does every task; staff time is untouched.
+        return np.zeros_like(due), staff_hours.copy()
     served = np.minimum(due, staff_hours)
     return served, staff_hours - served
 
@@ -59,6 +59,9 @@ def push_down_tasks(model) -> float:
     mode = cfg.submodels.crowding_out
     comm.admin_served, comm.free_hours = _serve(comm.admin_due, comm.staff_hours, mode)
     streets.admin_served, streets.free_hours = _serve(streets.admin_due, streets.staff_hours, mode)
+    if mode == "separate_budget":
+        comm.admin_due[:] = 0.0
+        streets.admin_due[:] = 0.0
     comm.admin_due -= comm.admin_served
     streets.admin_due -= streets.admin_served
     return float((bought_c.sum() + bought_s.sum()) * a.hours_per_task)

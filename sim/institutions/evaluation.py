@@ -4,9 +4,8 @@
 the multitask rule (:mod:`sim.submodels.multitask`) with α_F = β[(1 − w) + w·g] and
 α_S = β·w·(1 − g)·κ + ι, where β = ``evaluation.promotion_link``, w = ``substance_weight``,
 g = ``gameable_share``, κ = ``observability`` and ι the actor's intrinsic motivation. They
-work a share u = min(1, (t_F + t_S)/``staff.effort_hours``) of their free hours, split in
-the proportion φ = t_F/(t_F + t_S) between form (materials, meetings, showcase "innovation")
-and substance (items). Little reward and little intrinsic motivation means little work.
+split their free hours (after administrative tasks) in the proportion φ = t_F/(t_F + t_S)
+between form (materials, meetings, showcase "innovation") and substance (items).
 
 *Score.* Form output F ∈ [0, 1] saturates in the (moving-average) share of working time spent
 on form; residents' satisfaction S is the substantive performance they feel. The score is
@@ -39,10 +38,11 @@ def _split(group, cfg) -> None:
     tf, ts = multitask_effort(af, a_s, ev.effort_substitution)
     group.t_form, group.t_substance = tf, ts
     total = tf + ts
-    worked = np.minimum(1.0, total / cfg.staff.effort_hours) * group.free_hours
+    # Staff work all their free hours; the evaluation decides how they split them. With no
+    # reward for either task at all (t_F = t_S = 0) they default to substance.
     phi = np.divide(tf, total, out=np.zeros_like(total), where=total > 0)
-    group.form_hours = worked * phi
-    group.substance_hours = worked - group.form_hours
+    group.form_hours = group.free_hours * phi
+    group.substance_hours = group.free_hours - group.form_hours
 
 
 def allocate_effort(model) -> None:

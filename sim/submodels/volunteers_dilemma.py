@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["p_act", "p_nobody_acts", "VARIANTS"]
 
-VARIANTS = ("volunteers_dilemma", "no_blame_diffusion", "null")
+VARIANTS = ("volunteers_dilemma", "no_blame_diffusion", "authority_blind")
 
 #: Probability each assignee acts in the null (authority-blind) variant.
 NULL_P_ACT = 0.3
@@ -34,7 +34,7 @@ def p_act(benefit, cost, blame, authority, n, variant: str = "volunteers_dilemma
         authority: ρ ∈ [0, 1], authority of the assigner over the assignee.
         n: number of co-responsible assignees (≥ 1).
         variant: ``volunteers_dilemma`` (blame diffuses as 1/n), ``no_blame_diffusion``
-            (each bears the whole blame fρ), or ``null`` (fixed probability, blind to
+            (each bears the whole blame fρ), or ``authority_blind`` (fixed probability, blind to
             authority and n: the ablation of this mechanism).
     Returns:
         Array of probabilities in [0, 1].
@@ -42,7 +42,7 @@ def p_act(benefit, cost, blame, authority, n, variant: str = "volunteers_dilemma
     b, c, f, rho = (np.asarray(x, float) for x in (benefit, cost, blame, authority))
     n = np.asarray(n, float)
     b, c, f, rho, n = np.broadcast_arrays(b, c, f, rho, n)
-    if variant == "null":
+    if variant == "authority_blind":
         return np.full(b.shape, NULL_P_ACT)
     share = 1.0 if variant == "no_blame_diffusion" else np.maximum(n, 1.0)
     payoff = b + f * rho / share
