@@ -111,8 +111,10 @@ run: venv
 test: venv sysdeps
 	$(VPY) -m pytest -n 2 -m "not slow" tests
 
+# Pattern tests with 20 seeds (CI runs them with 5), then the Latin-hypercube validation
+# report under docs/validation/.
 validate: venv sysdeps
-	$(VPY) -m pytest -m slow tests
+	RPB_PATTERN_SEEDS=20 $(VPY) -m pytest -n 2 -m "pattern or slow" tests
 	$(VPY) experiments/validate.py
 
 bench: venv

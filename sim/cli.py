@@ -4,8 +4,8 @@
     rpbsim scenario=co_governance population=classroom admin.burden=0.8 seed=3
     rpbsim 'interventions=[{step: 52, set: {empowerment.responsibility_list: 0.8}}]'
 
-Results go to hydra's run directory (``outputs/<scenario>/<timestamp>/``): tables, figures
-later, and ``metadata.json``. Invalid values stop the run before anything is built, with a
+Results go to ``results/`` inside hydra's run directory
+(``outputs/<scenario>/<timestamp>/results/``): tables and ``metadata.json``. Invalid values stop the run before anything is built, with a
 message naming the field, the value and the allowed range (exit status 2).
 """
 

@@ -17,8 +17,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .config import (POPULATION_PRESETS, ConfigError, RPBConfig, field_spec, from_dict, to_dict,
-                     validate)
+from .config import (POPULATION_PRESETS, ConfigError, RPBConfig, _intervention_list, field_spec,
+                     from_dict, to_dict, validate)
 
 __all__ = ["compose", "load_scenario", "list_scenarios", "parse_overrides", "with_values",
            "model_config", "flat_params", "CONF_DIR"]
@@ -133,18 +133,18 @@ def compose(scenario: str | Path = "baseline", overrides=(), *, seed: int | None
     tree["population"] = _population_preset(preset)
     for key, value in _flatten(scen).items():
         _set_dotted(tree, key, value)
-    ivs = list(tree.pop("interventions", []) or [])
+    ivs = _intervention_list(tree.pop("interventions", []))
     for key, value in flat.items():
         if key == "interventions":
-            ivs = list(value or [])
+            ivs = _intervention_list(value)
             continue
-        field_spec(key) if key not in ("scenario",) else None
+        field_spec(key, value)
         _set_dotted(tree, key, value)
     if seed is not None:
         tree["seed"] = seed
     if steps is not None:
         tree["steps"] = steps
-    ivs.extend(interventions or ())
+    ivs.extend(_intervention_list(interventions))
     tree["interventions"] = ivs
     tree.setdefault("name", Path(str(scenario)).stem)
     return validate(_build(tree))
@@ -154,7 +154,7 @@ def with_values(cfg: RPBConfig, values: Mapping[str, Any]) -> RPBConfig:
     """A new validated config: ``cfg`` with dotted ``values`` set (used by interventions)."""
     tree = to_dict(cfg)
     for key, value in values.items():
-        field_spec(key)
+        field_spec(key, value)
         _set_dotted(tree, key, value)
     return validate(_build(tree))
 
@@ -189,9 +189,9 @@ def model_config(config=None, params: Mapping[str, Any] | None = None,
         tree["population"] = _population_preset(preset)
     for key, value in flat.items():
         if key == "interventions":
-            tree["interventions"] = list(value or [])
+            tree["interventions"] = _intervention_list(value)
             continue
-        field_spec(key)
+        field_spec(key, value)
         _set_dotted(tree, key, value)
     if seed is not None:
         tree["seed"] = seed

@@ -233,7 +233,7 @@ class ItemsConfig:
                                      doc="Share of items needing professional resources of units or organisations.")
     difficulty_sigma: float = param(0.5, 0.0, 3.0, unit="log-sd", zh="难度离散度", en="Difficulty spread",
                                     doc="Log-normal sigma of item difficulty (mean difficulty is 1).")
-    hours_per_item: float = param(6.0, 0.1, 200.0, unit="hours", zh="每件工时", en="Hours per item",
+    hours_per_item: float = param(10.0, 0.1, 200.0, unit="hours", zh="每件工时", en="Hours per item",
                                   doc="Staff hours an item of difficulty 1 takes.")
     community_capability: float = param(1.6, 0.0, 20.0, unit="difficulty", zh="社区办理能力",
                                         en="Community capability",
@@ -245,7 +245,8 @@ class ItemsConfig:
                                  doc="Assignees a negotiated (non-listed) item is given to.")
     max_assign_attempts: int = param(3, 1, 20, unit="attempts", zh="最多派单次数",
                                      en="Assignment attempts",
-                                     doc="Assignments tried before the street pushes an item down.")
+                                     doc="Assignments tried before the street works the item itself "
+                                         "(and pushes it down when it has no hours).")
     record: str = param("memory", unit="", zh="事项记录方式", en="Item records",
                         doc="Keep item rows in memory, stream them to disk, or keep none.",
                         choices=("memory", "stream", "none"))
@@ -307,6 +308,9 @@ class TwoNewBehaviourConfig:
                                         doc="Mean response to external pressure (firms 1.25×, social orgs 0.75×).")
     conditional_cooperation: float = param(0.4, 0.0, 1.0, unit="weight", zh="条件合作", en="Conditional cooperation",
                                            doc="Weight γ < 1 of others' participation last week.")
+    party_member_motivation: float = param(0.05, 0.0, 1.0, unit="utility/member",
+                                           zh="党员带动", en="Party-member motivation",
+                                           doc="Initial motivation each Party member adds to its organisation.")
     crowding_out: float = param(0.015, 0.0, 1.0, unit="1/step", zh="压力挤出", en="Crowding out",
                                 doc="Motivation lost per step per unit of pressure (ε).")
     motivation_gain: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力增长率", en="Motivation gain",
@@ -467,8 +471,9 @@ class FieldSpec:
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.lo is not None and self.hi is not None:
-            kind = "integer in" if self.type is int else "number in"
-            return f"{kind} [{self.lo:g}, {self.hi:g}]"
+            if self.type is int:
+                return f"integer in [{self.lo:d}, {self.hi:d}]"
+            return f"number in [{self.lo:g}, {self.hi:g}]"
         return self.type.__name__
 
     def check(self, value: Any) -> Any:
@@ -529,12 +534,12 @@ def iter_field_specs() -> Iterator[FieldSpec]:
 _SPECS: dict[str, FieldSpec] = {s.name: s for s in iter_field_specs()}
 
 
-def field_spec(name: str) -> FieldSpec:
+def field_spec(name: str, value: Any = None) -> FieldSpec:
     """The :class:`FieldSpec` of a dotted field name; unknown names raise ConfigError."""
     try:
         return _SPECS[name]
     except KeyError:
-        raise ConfigError(name, None, "a field of the schema",
+        raise ConfigError(name, value, "a field of the schema",
                           "unknown field; see docs/parameters.md") from None
 
 
@@ -573,21 +578,17 @@ def from_dict(data: dict) -> RPBConfig:
                 raise ConfigError(key, value, "a mapping of fields")
             group = getattr(cfg, key)
             for sub, v in value.items():
-                field_spec(f"{key}.{sub}")
+                field_spec(f"{key}.{sub}", v)
                 setattr(group, sub, v)
         elif key == "interventions":
-            cfg.interventions = list(value or [])
+            cfg.interventions = _intervention_list(value)
         else:
-            field_spec(key)
+            field_spec(key, value)
             setattr(cfg, key, value)
     return cfg
 
 
 # --------------------------------------------------------------------------- validation
-
-
-class _Frozen:
-    """Mixin behaviour: after freezing, attribute assignment raises."""
 
 
 def _frozen_setattr(self, name, value):
@@ -596,17 +597,48 @@ def _frozen_setattr(self, name, value):
         f"instead of setting '{name}'")
 
 
+def _frozen_delattr(self, name):
+    raise dataclasses.FrozenInstanceError(f"the validated config is immutable; cannot delete '{name}'")
+
+
+def _refreeze(base: type, values: dict):
+    """Unpickle a frozen config: rebuild the mutable dataclass, then freeze it again."""
+    obj = base.__new__(base)
+    for k, v in values.items():
+        object.__setattr__(obj, k, v)
+    return freeze(obj)
+
+
+def _frozen_reduce(self):
+    base = type(self).__mro__[1]
+    return (_refreeze, (base, {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}))
+
+
 _FROZEN_CLASSES: dict[type, type] = {}
 
 
 def _frozen_class(cls: type) -> type:
-    """A subclass of ``cls`` whose instances refuse attribute assignment."""
+    """A subclass of ``cls`` whose instances refuse assignment and deletion (picklable)."""
     if cls not in _FROZEN_CLASSES:
         _FROZEN_CLASSES[cls] = type("Frozen" + cls.__name__, (cls,),
                                     {"__setattr__": _frozen_setattr,
-                                     "__delattr__": _frozen_setattr,
-                                     "__hash__": None})
+                                     "__delattr__": _frozen_delattr,
+                                     "__reduce__": _frozen_reduce,
+                                     "__hash__": None,
+                                     "__module__": cls.__module__})
     return _FROZEN_CLASSES[cls]
+
+
+class FrozenDict(dict):
+    """A dict that refuses changes (interventions inside a validated config); picklable."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("the validated config is immutable")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
 
 
 def freeze(obj):
@@ -619,16 +651,14 @@ def freeze(obj):
         v = getattr(obj, f.name)
         if dataclasses.is_dataclass(v):
             v = freeze(v)
-        elif isinstance(v, list):
+        elif isinstance(v, (list, tuple)):
             v = tuple(_freeze_intervention(iv) for iv in v)
         object.__setattr__(frozen, f.name, v)
     return frozen
 
 
 def _freeze_intervention(iv):
-    from types import MappingProxyType
-
-    return MappingProxyType({"step": iv["step"], "set": MappingProxyType(dict(iv["set"]))})
+    return FrozenDict({"step": iv["step"], "set": FrozenDict(dict(iv["set"]))})
 
 
 def validate(cfg: RPBConfig) -> RPBConfig:
@@ -673,16 +703,22 @@ def _check_cross_field(data: dict) -> None:
         pass
 
 
+def _intervention_list(value) -> list:
+    """``interventions`` as a list, or ConfigError if it is not a list of mappings."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or hasattr(value, "keys") or not hasattr(value, "__iter__"):
+        raise ConfigError("interventions", value, "a list of {step: N, set: {...}}")
+    return list(value)
+
+
 def validate_interventions(interventions, base: dict | None = None) -> list[dict]:
     """Check a list of ``{step: N, set: {dotted.field: value}}``; return normalised copies.
 
     Each value is checked against its field's range. ``step`` must be an integer >= 1;
     a step beyond the run's last step is allowed here (the runner warns about it).
     """
-    if interventions is None:
-        return []
-    if isinstance(interventions, dict):
-        raise ConfigError("interventions", interventions, "a list of {step: N, set: {...}}")
+    interventions = _intervention_list(interventions)
     out = []
     for i, iv in enumerate(interventions):
         where = f"interventions[{i}]"

@@ -26,8 +26,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -35,8 +36,18 @@ from . import config as _config
 from . import metrics as _metrics
 from .compose import CONF_DIR, list_scenarios, load_scenario
 
-__all__ = ["DOCS_DIR", "GENERATED", "render_parameters", "render_metrics", "render_scenarios",
-           "render_all", "write", "check", "stale", "main"]
+__all__ = [
+    "DOCS_DIR",
+    "GENERATED",
+    "check",
+    "main",
+    "render_all",
+    "render_metrics",
+    "render_parameters",
+    "render_scenarios",
+    "stale",
+    "write",
+]
 
 #: ``docs/`` at the root of the source tree (next to the ``sim`` package).
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
@@ -121,21 +132,21 @@ def render_parameters() -> str:
     specs = list(_config.iter_field_specs())
     lines = [_HEADER.format(source="`sim/config.py`"),
              "# RPB-Sim parameters (参数表)", "",
-             "Every parameter of RPB-Sim is declared once, in the typed schema `sim/config.py`; "
+             ("Every parameter of RPB-Sim is declared once, in the typed schema `sim/config.py`; "
              "this page is generated from it. Dotted names are what you type on the command "
              "line (`rpbsim admin.burden=0.8`), in `sim.run(..., overrides=[\"admin.burden=0.8\"])`, "
              "in scenario YAML files and in interventions; the keyword interface of "
-             "`sim.RegionModel` writes the dot as a double underscore (`admin__burden=0.8`).",
+             "`sim.RegionModel` writes the dot as a double underscore (`admin__burden=0.8`)."),
              "",
-             "Units: one step is one week. Shares, probabilities and lever strengths are in "
+             ("Units: one step is one week. Shares, probabilities and lever strengths are in "
              "[0, 1]; \"hours\" are staff working hours and resources are counted in "
              "hour-equivalents; \"utility\" is the common (dimensionless) scale of the decision "
              "rules. Ranges are inclusive; a value outside its range stops a run before anything "
-             "is built, with a message naming the field, the value and the allowed range.",
+             "is built, with a message naming the field, the value and the allowed range."),
              "",
-             "The defaults are modelling choices and are still being calibrated; none is "
+             ("The defaults are modelling choices and are still being calibrated; none is "
              "estimated from data (see `docs/ODD.md`, section 6). How each parameter enters the "
-             "rules is described in `docs/ODD.md`, section 7.",
+             "rules is described in `docs/ODD.md`, section 7."),
              "", "## Groups", ""]
     groups = _groups()
     for name, doc in groups:
@@ -157,8 +168,8 @@ def render_parameters() -> str:
         lines.append("")
     iv = next(f for f in dataclasses.fields(_config.RPBConfig) if f.name == "interventions")
     lines += ['<a id="interventions"></a>', "", "## `interventions`", "",
-              f"{iv.metadata.get('zh', '')} / {iv.metadata.get('en', '')}: "
-              f"{iv.metadata.get('doc', '')} Default: none (an empty list).", "",
+              (f"{iv.metadata.get('zh', '')} / {iv.metadata.get('en', '')}: "
+              f"{iv.metadata.get('doc', '')} Default: none (an empty list)."), "",
               "```yaml",
               "interventions:",
               "  - step: 52                 # applied at the start of step 52 (steps count from 1)",
@@ -166,17 +177,17 @@ def render_parameters() -> str:
               "      evaluation.external_pressure: 0.0",
               "      empowerment.responsibility_list: 0.8",
               "```", "",
-              "Each value is checked against its field's range when the run is composed. "
+              ("Each value is checked against its field's range when the run is composed. "
               "Population fields, `steps`, `seed` and `name` are fixed at build and cannot be "
               "changed by an intervention. A step past the end of the run raises a warning and "
-              "has no effect. See `docs/ODD.md` (*Interventions*).", ""]
+              "has no effect. See `docs/ODD.md` (*Interventions*)."), ""]
     presets = _config.POPULATION_PRESETS
     fields = list(next(iter(presets.values())).keys())
     rows = [[f"`{p}`"] + [_num(v[f]) for f in fields] for p, v in presets.items()]
     lines += ['<a id="population-presets"></a>', "", "## Population presets", "",
-              "`population=<preset>` (command line, `overrides`, or `RegionModel(population=...)`) "
+              ("`population=<preset>` (command line, `overrides`, or `RegionModel(population=...)`) "
               "sets these fields of the `population` group at once; other population fields keep "
-              "their defaults unless set too.", ""]
+              "their defaults unless set too."), ""]
     lines += _table(["preset"] + [f"`population.{f}`" for f in fields], rows)
     lines.append("")
     return "\n".join(lines)
@@ -191,21 +202,21 @@ def render_metrics() -> str:
     burn = _config.field_spec("metrics.burn_in")
     lines = [_HEADER.format(source="`sim/metrics.py` and `sim/config.py`"),
              "# RPB-Sim metrics (指标)", "",
-             "Every run reports the metrics below at every step. The table is generated from "
+             ("Every run reports the metrics below at every step. The table is generated from "
              "`sim.metrics.METRICS`; each metric is computed by the reporter function of the same "
-             "name in `sim/metrics.py`.", ""]
+             "name in `sim/metrics.py`."), ""]
     rows = [[f"`{m.name}`", _cell(m.unit), _cell(m.zh), _cell(m.en), _cell(m.formula)]
             for m in _metrics.METRICS]
     lines += _table(["name", "unit", "中文", "English", "formula"], rows)
     windowed = [m.name for m in _metrics.METRICS if "window" in m.formula]
     lines += ["", "## When metrics are collected", "",
-              "Mesa's `DataCollector` collects every metric once when the model is built "
+              ("Mesa's `DataCollector` collects every metric once when the model is built "
               "(**the t = 0 row**, the initial state before any step) and once at the end of "
               "every step, after all phases of the step have run. `RegionModel.timeseries()` "
               "and `RunResult.timeseries` are indexed by `step` = 0, 1, …, T, so a run of T "
               "steps has T + 1 rows. In the t = 0 row the participation shares are 0, the "
               "event rates are 0.0 (nothing has closed yet) and satisfaction and trust are at "
-              "their initial values.", "",
+              "their initial values."), "",
               "## Windowed event rates", "",
               "Metrics about item *events* are computed over the items **closed** (resolved or "
               "expired) in a trailing window of the last `metrics.window` steps, the current "
@@ -217,29 +228,29 @@ def render_metrics() -> str:
               "metrics (participation, backlog, satisfaction, trust, loads, effort shares, "
               "evaluation gap) describe the end of the step itself.", "",
               "## Empty denominators", "",
-              "A rate whose denominator is empty in the window (no item closed, none resolved, "
+              ("A rate whose denominator is empty in the window (no item closed, none resolved, "
               "none assigned) is **0.0, never NaN** (`sim.metrics.ratio`). A 0.0 in such a rate "
-              "can therefore mean \"nothing to measure\"; read it together with the counts.", "",
+              "can therefore mean \"nothing to measure\"; read it together with the counts."), "",
               "## Per-run summary", "",
-              "`sim.run(...)` returns a `RunResult` whose `summary` is a flat dict of floats "
-              "(also written to `summary.json` and `summary.csv`):", "",
-              "- `<metric>` — the mean of the metric over steps 1..T (the t = 0 row is left "
-              "out);",
+              ("`sim.run(...)` returns a `RunResult` whose `summary` is a flat dict of floats "
+              "(also written to `summary.json` and `summary.csv`):"), "",
+              ("- `<metric>` — the mean of the metric over steps 1..T (the t = 0 row is left "
+              "out);"),
               "- `<metric>_final` — its value at the last step T;",
-              "- `participation_volatility` — the coefficient of variation (population standard "
+              ("- `participation_volatility` — the coefficient of variation (population standard "
               "deviation / mean) of `participation_two_new` over the steps after the burn-in, "
               f"i.e. steps `metrics.burn_in` + 1 .. T (default burn-in {_num(burn.default)} "
               f"{burn.unit}); if the run is not longer than the burn-in, over all steps 1..T; "
-              "0.0 if the mean is 0;",
-              "- `items_created`, `items_resolved`, `items_expired`, `items_open` — item counts "
-              "at the end of the run.", "",
+              "0.0 if the mean is 0;"),
+              ("- `items_created`, `items_resolved`, `items_expired`, `items_open` — item counts "
+              "at the end of the run."), "",
               "## Item conservation", "",
-              "Every item is created once and ends resolved or expired, or is still open. At the "
-              "end of every step the model checks", "",
+              ("Every item is created once and ends resolved or expired, or is still open. At the "
+              "end of every step the model checks"), "",
               "    items created = items resolved + items open + items expired", "",
-              "and raises an error if the book-keeping ever breaks "
+              ("and raises an error if the book-keeping ever breaks "
               "(`RegionModel.check_conservation`). The same identity holds for the counts in "
-              "the summary.", ""]
+              "the summary."), ""]
     return "\n".join(lines)
 
 
@@ -295,14 +306,14 @@ def render_scenarios() -> str:
     """The text of ``docs/scenarios.md``."""
     lines = [_HEADER.format(source="`sim/conf/scenario/*.yaml`"),
              "# RPB-Sim scenarios (情景)", "",
-             "A scenario is a YAML file in `sim/conf/scenario/` (also reachable as "
+             ("A scenario is a YAML file in `sim/conf/scenario/` (also reachable as "
              "`configs/scenario/`) that holds only overrides of the schema defaults; its "
              "comments state the assumptions behind the values. This page is generated from "
              "those files. Run one with `rpbsim scenario=<name>` or `sim.run(\"<name>\")`; "
              "any field can still be overridden on top. Every field not listed keeps its "
              "default (see `docs/parameters.md`), so a scenario's meaning also depends on the "
              "defaults, which are still being calibrated. The mechanisms behind the dilemmas and "
-             "remedies are described in `docs/ODD.md`.", ""]
+             "remedies are described in `docs/ODD.md`."), ""]
     by_cat: dict[str, list[str]] = {}
     names = list_scenarios()
     for name in names:

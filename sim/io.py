@@ -62,6 +62,7 @@ def run_metadata(result) -> dict:
         "seed": cfg.seed,
         "steps": cfg.steps,
         "config": to_dict(cfg),
+        "final_config": to_dict(getattr(result, "final_config", cfg)),
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),

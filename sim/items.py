@@ -57,10 +57,11 @@ class Reason:
     RESOLVE = 8      # closed, resolved by the holder
     DELAY = 9        # holder kept it without resolving this step
     EXPIRE = 10      # closed, too old
+    NO_ASSIGNEE = 11  # conference -> street: the conference has no member to assign to
     NAMES = ("raised", "escalate", "to_conference", "assign_list", "assign_negotiated",
-             "outsource", "flow_back", "push_down", "resolve", "delay", "expire")
+             "outsource", "flow_back", "push_down", "resolve", "delay", "expire", "no_assignee")
     HANDOFFS = frozenset({ESCALATE, TO_CONFERENCE, ASSIGN_LIST, ASSIGN_NEGOTIATED, OUTSOURCE,
-                          FLOW_BACK, PUSH_DOWN})
+                          FLOW_BACK, PUSH_DOWN, NO_ASSIGNEE})
 
 
 class RecordSink:

@@ -74,14 +74,15 @@ class RegionModel(mesa.Model):
         cfg = model_config(config, params, seed=seed)
         super().__init__(rng=rng if isinstance(rng, np.random.Generator) else cfg.seed)
         self.config = cfg
+        self.initial_config = cfg  # ``config`` changes with interventions; this does not
         self.world = build_world(cfg, self.rng)
-        self.graph = self.world.graph
         self.layout = self.world.layout
         self.state = init_state(cfg, self.world, self.rng)
         self.degree = np.asarray(self.world.ties.sum(axis=1)).ravel().astype(np.float32)
         counts = np.bincount(self.world.resident_community, minlength=self.layout.n_communities)
         self.community_first_resident = np.concatenate(([0], np.cumsum(counts)[:-1]))
         self._create_agents()
+        self._agent_lists: dict[str, list] = {}
 
         sink_items = RecordSink(cfg.items.record, cfg.items.stream_path)
         events_path = cfg.items.stream_path.replace(".parquet", "") + ".handoffs.parquet" \
@@ -92,6 +93,7 @@ class RegionModel(mesa.Model):
         self.closures = ClosureHistory(cfg.steps)
         self.assignment_stats = {"decisions": 0, "nobody": 0}
         self._resolved_by_pool = np.zeros(self.state["pool"].node.size)
+        self._satisfaction_cache = (-1, None)
         self._pending = list(cfg.interventions)
         late = [iv["step"] for iv in self._pending if iv["step"] > cfg.steps]
         if late:
@@ -99,6 +101,11 @@ class RegionModel(mesa.Model):
                           f"({cfg.steps}) and will not take effect", RuntimeWarning, stacklevel=2)
         self.datacollector = mesa.DataCollector(model_reporters=metrics.model_reporters())
         self.datacollector.collect(self)
+
+    @property
+    def graph(self):
+        """The district graph (networkx); see :attr:`sim.network.World.graph`."""
+        return self.world.graph
 
     # ------------------------------------------------------------------ build
     def _create_agents(self) -> None:
@@ -128,8 +135,9 @@ class RegionModel(mesa.Model):
         if kind not in table:
             return None
         agents, start = table[kind]
-        return agents.to_list()[node - start] if not hasattr(agents, "__getitem__") \
-            else agents[node - start]
+        if kind not in self._agent_lists:
+            self._agent_lists[kind] = list(agents)
+        return self._agent_lists[kind][node - start]
 
     # ------------------------------------------------------------------ helpers used by phases
     def unit_in_exchange(self) -> np.ndarray:
@@ -153,10 +161,14 @@ class RegionModel(mesa.Model):
                                np.maximum(self.state["two_new"].motivation, 0.0)])
 
     def satisfaction_by_community(self) -> np.ndarray:
-        st = self.state["residents"]
-        C = self.layout.n_communities
-        return np.bincount(st.community, weights=st.satisfaction, minlength=C) / \
-            self.state["communities"].n_residents
+        """Mean satisfaction of each community's residents (cached within a step)."""
+        if self._satisfaction_cache[0] != self.steps:
+            st = self.state["residents"]
+            C = self.layout.n_communities
+            self._satisfaction_cache = (self.steps, np.bincount(
+                st.community, weights=st.satisfaction, minlength=C)
+                / self.state["communities"].n_residents)
+        return self._satisfaction_cache[1]
 
     def resolve(self, rows: np.ndarray, holder: np.ndarray) -> None:
         """Close items ``rows`` as resolved by ``holder`` nodes this step."""
@@ -243,6 +255,7 @@ class RegionModel(mesa.Model):
         work_provider_items(self)
         self.expire_items()
         Resident.update_all(self)
+        self._satisfaction_cache = (-1, None)
         update_scores(self, self.satisfaction_by_community())
         self.update_motivation()
         self.closures.add(self.steps, resources=self.ledger.resources)

@@ -19,9 +19,13 @@ Every edge carries ``layers``, a frozenset of layer names (an edge can belong to
 =================  =====================================================================
 
 The graph is built only from the config and the model's ``numpy.random.Generator``.
-Residents' ties are generated with numpy (a vectorised Watts–Strogatz) and kept both in the
-graph and as a CSR matrix (:attr:`World.ties`), which the hot loop uses; a test checks that the
-two agree.
+Residents' ties are generated with numpy (a vectorised Watts–Strogatz) and kept as a CSR
+matrix (:attr:`World.ties`), which the hot loop uses. The resident nodes and the ``social``
+layer are added to the networkx graph from those same arrays the first time
+:attr:`World.graph` is read — no random draw happens then, so the graph is identical whenever
+it is built — because at the ``district`` scale (300,000 residents, ~900,000 ties) building
+them costs seconds and hundreds of megabytes that a sweep run never uses. A test checks that
+the graph's social layer equals the CSR matrix.
 """
 
 from __future__ import annotations
@@ -98,7 +102,7 @@ class NodeLayout:
 class World:
     """What the graph builder returns: the graph plus the same structure as numpy arrays."""
 
-    graph: nx.Graph
+    org_graph: nx.Graph            # the graph without resident nodes (see ``graph``)
     layout: NodeLayout
     community_street: np.ndarray   # (C,) street index of each community
     unit_street: np.ndarray        # (U,)
@@ -110,6 +114,16 @@ class World:
     contact_order: np.ndarray      # (K,) rank of each organisation for fixed contact
     exchange_order: np.ndarray     # (U,) rank of each unit for cadre exchange
     domain_order: np.ndarray       # (D,) rank of each domain for the responsibility list
+    social_u: np.ndarray = None    # ties (u < v) as resident indices, for the graph
+    social_v: np.ndarray = None
+    residents_in_graph: bool = False
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The whole district graph; resident nodes and social ties are added on first use."""
+        if not self.residents_in_graph:
+            _add_residents(self)
+        return self.org_graph
 
 
 def small_world_ties(resident_community: np.ndarray, community_street: np.ndarray,
@@ -191,7 +205,7 @@ def build_world(cfg, rng: np.random.Generator) -> World:
                          shape=(N, N)).tocsr()
 
     world = World(
-        graph=nx.Graph(),
+        org_graph=nx.Graph(),
         layout=layout,
         community_street=community_street,
         unit_street=unit_street,
@@ -203,14 +217,15 @@ def build_world(cfg, rng: np.random.Generator) -> World:
         contact_order=_order(K, rng),
         exchange_order=_order(U, rng),
         domain_order=_order(cfg.items.n_domains, rng),
+        social_u=tu, social_v=tv,
     )
-    _fill_graph(world, tu, tv)
+    _fill_graph(world)
     sync_policy_layers(world, cfg)
     return world
 
 
-def _fill_graph(world: World, tu: np.ndarray, tv: np.ndarray) -> None:
-    G, L = world.graph, world.layout
+def _fill_graph(world: World) -> None:
+    G, L = world.org_graph, world.layout
     G.graph["layout"] = L
     G.add_node(L.district, kind="district", index=0)
     for s in range(L.n_streets):
@@ -232,13 +247,18 @@ def _fill_graph(world: World, tu: np.ndarray, tv: np.ndarray) -> None:
             G.add_node(node, kind=kind, index=i, street=s, community=c)
             G.add_edge(node, L.community0 + c, layers=_L["jurisdiction"])
             G.add_edge(L.conference0 + s, node, layers=_L["conference"])
-    r0 = L.resident0
+
+
+def _add_residents(world: World) -> None:
+    """Add resident nodes and the social layer (from the arrays drawn at build time)."""
+    G, r0 = world.org_graph, world.layout.resident0
     G.add_nodes_from(
         (r0 + i, {"kind": "resident", "index": i, "community": c})
         for i, c in enumerate(world.resident_community.tolist())
     )
-    social = _L["social"]
-    G.add_edges_from(zip((tu + r0).tolist(), (tv + r0).tolist()), layers=social)
+    G.add_edges_from(zip((world.social_u + r0).tolist(), (world.social_v + r0).tolist()),
+                     layers=_L["social"])
+    world.residents_in_graph = True
 
 
 def _set_layer(G: nx.Graph, u: int, v: int, layer: str, on: bool) -> None:
@@ -262,7 +282,7 @@ def sync_policy_layers(world: World, cfg) -> None:
     Organisations (units) are switched on in the fixed random order drawn at build time, so
     raising a share mid-run (an intervention) adds ties without new random draws.
     """
-    G, L = world.graph, world.layout
+    G, L = world.org_graph, world.layout
     n_contact = int(round(cfg.incentives.fixed_contact * L.n_two_new))
     for k, s in enumerate(world.two_new_street.tolist()):
         _set_layer(G, L.street0 + s, L.two_new0 + k, "fixed_contact",

@@ -121,6 +121,16 @@ def pressure_correlation(result) -> float:
     return float(np.corrcoef(pressure, p)[0, 1])
 
 
+def campaign_lift(result) -> float:
+    """Two-new participation in campaign weeks minus outside them (share points)."""
+    ts = _steps(result)
+    camp = np.array([campaign_active(t, result.config.admin) for t in ts.index])
+    p = ts["participation_two_new"].to_numpy()
+    if not camp.any() or camp.all():
+        return 0.0
+    return float(p[camp].mean() - p[~camp].mean())
+
+
 def two_new_late(result) -> float:
     """Mean two-new participation over the last 40 % of the run."""
     ts = _steps(result)
@@ -130,6 +140,7 @@ def two_new_late(result) -> float:
 MEASURES = {
     "campaign_trough": campaign_trough,
     "pressure_correlation": pressure_correlation,
+    "campaign_lift": campaign_lift,
     "two_new_late": two_new_late,
 }
 
@@ -162,7 +173,12 @@ PATTERNS: tuple[Pattern, ...] = (
             Arm(), None, +1, ablation=_NO_CROWD),
     # D2 参与主体疏离化 -----------------------------------------------------------------
     Pattern("d2_two_new_tracks_pressure", "D2 participant alienation",
-            "外部考核压力较强时，其参与治理和提供服务的力度较大，反之则较小", "pressure_correlation",
+            "外部考核压力较强时，其参与治理和提供服务的力度较大，反之则较小", "participation_two_new",
+            Arm(overrides=("evaluation.external_pressure=0.1",)),
+            Arm(overrides=("evaluation.external_pressure=0.9",)), +1,
+            ablation=("submodels.two_new_participation=pressure_blind",)),
+    Pattern("d2_participation_follows_campaigns", "D2 participant alienation",
+            "当区域化党建工作的推进力度较大…反之则较小", "campaign_lift",
             Arm(), None, +1, ablation=("submodels.two_new_participation=pressure_blind",)),
     Pattern("d2_pressure_alone_is_volatile", "D2 participant alienation",
             "其内生动力持续性较差且波动幅度较大", "participation_volatility",
@@ -183,10 +199,12 @@ PATTERNS: tuple[Pattern, ...] = (
             Arm(overrides=("empowerment.street_authority=0.9",)),
             Arm(overrides=("empowerment.street_authority=0.1",)), +1,
             ablation=("submodels.buck_passing=authority_blind",)),
-    Pattern("d3_higher_rank_units_shirk", "D3 suspended structure",
-            "在与级别较高的驻区单位协调合作时明显底气不足", "return_flow_rate",
-            Arm(overrides=("population.share_units_higher_rank=0.1",)),
-            Arm(overrides=("population.share_units_higher_rank=0.9",)), +1,
+    Pattern("d3_weak_street_facing_higher_rank_units", "D3 suspended structure",
+            "街道党工委行政级别较低…在与级别较高的驻区单位协调合作时明显底气不足", "return_flow_rate",
+            Arm(overrides=("empowerment.street_authority=0.9",
+                           "population.share_units_higher_rank=0.1")),
+            Arm(overrides=("empowerment.street_authority=0.1",
+                           "population.share_units_higher_rank=0.9")), +1,
             # Rank works through authority (buck-passing) and through the unit's higher cost
             # of taking part (a non-participating assignee never acts): null both.
             ablation=("submodels.buck_passing=authority_blind",

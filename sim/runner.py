@@ -24,7 +24,8 @@ class RunResult:
     """What one run gives.
 
     Attributes:
-        config: the validated config that ran (its interventions included).
+        config: the validated config the run started with (its interventions included).
+        final_config: the config in force at the end, after the interventions took effect.
         summary: per-run summary (mean over steps 1..T and final value of every metric,
             ``participation_volatility``, item counts).
         timeseries: per-step metrics, index ``step`` 0..T.
@@ -34,6 +35,7 @@ class RunResult:
     """
 
     config: RPBConfig
+    final_config: RPBConfig
     summary: dict[str, float]
     timeseries: pd.DataFrame
     items: pd.DataFrame | None = None
@@ -58,12 +60,16 @@ def run_config(cfg: RPBConfig, *, progress: bool = False) -> RunResult:
     model.items.sink.close()
     model.events.sink.close()
     summary = summarise(ts, cfg.metrics.burn_in, model.item_counts())
-    return RunResult(config=model.config, summary=summary, timeseries=ts, items=items,
+    return RunResult(config=model.initial_config, final_config=model.config, summary=summary, timeseries=ts, items=items,
                      handoffs=handoffs, assignment_stats=dict(model.assignment_stats))
 
 
-def run(scenario="baseline", *, seed: int = 0, steps: int | None = None, overrides=(),
+def run(scenario="baseline", *, seed: int | None = None, steps: int | None = None, overrides=(),
         interventions=(), progress: bool = False) -> RunResult:
-    """Run a scenario preset (or YAML path) with overrides; see :func:`sim.compose.compose`."""
+    """Run a scenario preset (or YAML path) with overrides; see :func:`sim.compose.compose`.
+
+    ``seed`` (default: the config's, 0 unless an override or the scenario sets it) and
+    ``steps`` (default: the config's, 104) win over the same keys in ``overrides``.
+    """
     cfg = compose(scenario, overrides, seed=seed, steps=steps, interventions=interventions)
     return run_config(cfg, progress=progress)

@@ -57,7 +57,7 @@ class CommunityState:
     intrinsic0: np.ndarray
     form_output: np.ndarray      # moving average of the form share of working time
     score: np.ndarray            # latest evaluation score in [0, 1]
-    responsiveness: np.ndarray   # L: moving average of the share of items resolved
+    responsiveness: np.ndarray   # L: moving average of what closed items were worth (timeliness)
     participation: np.ndarray    # share of residents taking part last week
 
 
@@ -171,10 +171,14 @@ def init_state(cfg, world: World, rng: np.random.Generator):
     social = rng.random(K) < pop.share_social_orgs
     k_cap = _capacity(K, D, np.where(social, 2, 1), np.where(social, 0.9, 1.2), rng)
     tcfg = cfg.two_new
-    b0 = rng.normal(tcfg.motivation_mean, tcfg.motivation_sd, K)
+    # Few Party members, little discipline or support: motivation grows with members (paper:
+    # "两新组织中的党组织党员数量较少…参与'党建联席会议'的动机不强").
+    members = rng.poisson(2.0, K)
+    b0 = rng.normal(tcfg.motivation_mean, tcfg.motivation_sd, K) \
+        + tcfg.party_member_motivation * (members - 2.0)
     two_new = TwoNewState(
         street=world.two_new_street.copy(), community=world.two_new_community.copy(),
-        social=social, party_members=rng.poisson(2.0, K), capacity=k_cap,
+        social=social, party_members=members, capacity=k_cap,
         motivation=b0.copy(), motivation0=b0,
         sensitivity=tcfg.pressure_sensitivity * np.where(social, 0.75, 1.25)
         * rng.uniform(0.7, 1.3, K),

@@ -29,7 +29,8 @@ class CommunityCommittee(ArrayAgent):
     volunteer_hours = state_property("volunteer_hours", "residents' volunteer hours this week")
     intrinsic = state_property("intrinsic", "staff intrinsic motivation ι (utility)")
     score = state_property("score", "latest evaluation score in [0, 1]")
-    responsiveness = state_property("responsiveness", "L: moving share of items resolved")
+    responsiveness = state_property("responsiveness",
+                                    "L: moving average of the worth of closed items, in [0, 1]")
 
     @property
     def autonomy_space(self) -> float:

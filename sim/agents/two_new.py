@@ -53,9 +53,11 @@ class TwoNewOrganization(ArrayAgent):
         if st.cost.size == 0:
             return
         S = model.layout.n_streets
+        # Others' participation last week: the street's organisations, excluding oneself.
         by_street = np.bincount(st.street, weights=st.participating, minlength=S)
-        share = by_street / np.maximum(np.bincount(st.street, minlength=S), 1)
-        st.p_participate = cls.probability(model, slice(None), share[st.street])
+        n_street = np.bincount(st.street, minlength=S)
+        others = (by_street[st.street] - st.participating) / np.maximum(n_street[st.street] - 1, 1)
+        st.p_participate = cls.probability(model, slice(None), others)
         st.participating = model.rng.random(st.cost.size) < st.p_participate
 
     def decide(self, others_share: float) -> float:

@@ -51,15 +51,20 @@ def hold_conference(model) -> None:
     P_s = members.shape[1]
     if P_s == 0:
         # Nobody to assign to: the street gets the item back and handles it itself.
+        L = model.layout
+        model.events.record(items.item_id[rows], model.steps, items.holder[rows],
+                            L.street0 + items.street[rows], Reason.NO_ASSIGNEE)
+        items.handoffs[rows] += 1
         items.stage[rows] = Stage.STREET
         items.attempts[rows] = cfg.items.max_assign_attempts
-        items.holder[rows] = model.layout.street0 + items.street[rows]
+        items.holder[rows] = L.street0 + items.street[rows]
         return
     n = min(cfg.items.n_coresponsible, P_s)
     weight = pool.capacity[members, items.domain[rows][:, None]]
     # Weighted sampling without replacement (Gumbel top-k).
     keys = np.log(weight) + model.rng.gumbel(size=weight.shape)
-    top = np.argsort(-keys, axis=1, kind="stable")[:, :n]
+    top = np.argpartition(-keys, n - 1, axis=1)[:, :n] if n < P_s else \
+        np.broadcast_to(np.arange(P_s), keys.shape)
     assignees = np.take_along_axis(members, top, axis=1)
     decide_assignments(model, rows, assignees,
                        from_node=model.layout.conference0 + items.street[rows],
@@ -128,11 +133,12 @@ def work_assigned_items(model) -> None:
     p = p * np.where(model.assignee_participating()[p_idx], 1.0, 0.5)
     ok = model.rng.random(rows.size) < p
     hours = model.config.items.hours_per_item * items.difficulty[rows]
-    # A week of work costs half an item's hours; resolving costs the rest.
+    # A week spent without resolving costs half the item's hours; the resolving week costs
+    # the item's full hours.
     model.ledger.resources += float(np.where(ok, hours, 0.5 * hours).sum())
     done = rows[ok]
     for prov, comm in zip(items.holder[done].tolist(), items.community[done].tolist()):
-        add_service_tie(model.graph, prov, L.community0 + comm, model.steps)
+        add_service_tie(model.world.org_graph, prov, L.community0 + comm, model.steps)
     model.resolve(done, items.holder[done])
     model.events.record(items.item_id[rows[~ok]], model.steps, items.holder[rows[~ok]],
                         items.holder[rows[~ok]], Reason.DELAY)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..items import Reason, Stage
+from ..network import add_service_tie
 from .conference import decide_assignments
 from .intake import PUSHED_DOWN_FACTOR
 from .queues import serve_queue
@@ -50,7 +51,8 @@ def handle_street_queue(model) -> None:
     if outsource.any():
         r = route[outsource]
         provider = _strongest(pool, items.street[r], items.domain[r], organisations_only=True)
-        holder = np.where(provider >= 0, pool.node[np.maximum(provider, 0)], EXTERNAL_PROVIDER)
+        holder = np.full(r.size, EXTERNAL_PROVIDER, dtype=np.int64)
+        holder[provider >= 0] = pool.node[provider[provider >= 0]]
         model.events.record(items.item_id[r], step, L.street0 + items.street[r], holder,
                             Reason.OUTSOURCE)
         items.stage[r] = Stage.PROVIDER
@@ -124,6 +126,10 @@ def work_provider_items(model) -> None:
     if rows.size == 0:
         return
     ok = model.rng.random(rows.size) < model.config.market.provider_success
+    L = model.layout
+    for prov, comm in zip(items.holder[rows[ok]].tolist(), items.community[rows[ok]].tolist()):
+        if prov != EXTERNAL_PROVIDER:  # a contracted organisation of the street
+            add_service_tie(model.world.org_graph, prov, L.community0 + comm, model.steps)
     model.resolve(rows[ok], items.holder[rows[ok]])
     model.events.record(items.item_id[rows[~ok]], model.steps, items.holder[rows[~ok]],
                         items.holder[rows[~ok]], Reason.DELAY)

@@ -16,7 +16,8 @@ def resident_motive(civic, responsiveness, cost_aversion, autonomy, peer_share, 
 
         motive = w_G·H·L − w_N·R·(1 − s/T) + w_P·peer + w_W·reward
 
-    * H ~ U(0,1): civic motive; L ∈ [0,1]: responsiveness (moving average of items resolved)
+    * H ~ U(0,1): civic motive; L ∈ [0,1]: responsiveness (moving average of the worth of
+      the community's closed items: resolved soon = 1, late = less, expired = 0)
       — Epstein's G = H·L, "worth joining when the organisation answers".
     * R ~ U(0,1): cost aversion; s/T: the community's autonomy space (hours left after
       administrative tasks) — with little space left, taking part costs more (N = R(1 − s/T)).
@@ -58,6 +59,6 @@ def unit_participates(benefit_share, public_benefit, rewards, cost):
     """A resident unit takes part iff α_j·B + R_j > c_j (public-goods logic, THEORY.md D2).
 
     With α_j·B < c_j and no rewards R_j, defection dominates: the unit gives little and
-    gets little back ("提供专业服务较多，但获得相关收益较少").
+    gets little back ("提供专业服务较多,但获得相关“收益”较少").
     """
     return benefit_share * public_benefit + rewards > cost
