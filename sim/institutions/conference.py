@@ -63,8 +63,12 @@ def hold_conference(model) -> None:
     weight = pool.capacity[members, items.domain[rows][:, None]]
     # Weighted sampling without replacement (Gumbel top-k).
     keys = np.log(weight) + model.rng.gumbel(size=weight.shape)
+    # The n largest keys, in descending order (argpartition, then sort only those n: the
+    # same columns in the same order as a full stable argsort, for a fraction of its cost).
     top = np.argpartition(-keys, n - 1, axis=1)[:, :n] if n < P_s else \
         np.broadcast_to(np.arange(P_s), keys.shape)
+    order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
     assignees = np.take_along_axis(members, top, axis=1)
     decide_assignments(model, rows, assignees,
                        from_node=model.layout.conference0 + items.street[rows],
