@@ -183,33 +183,28 @@ def test_conference_membership(small_model):
         assert set(G[conf]) == want  # a conference node has no other ties
 
 
-@pytest.mark.parametrize("share", [0.0, 0.3, 0.5, 1.0])
-def test_fixed_contact_count_and_endpoints(share):
-    model = make_model({**SMALL_POPULATION, "incentives.fixed_contact": share})
-    G, L = model.graph, model.layout
-    edges = edges_by_layer(G)["fixed_contact"]
-    assert len(edges) == round(share * L.n_two_new)
-    for u, v in edges:
-        street, org = sorted((u, v))
-        assert G.nodes[street]["kind"] == "street" and G.nodes[org]["kind"] == "two_new"
-        assert G.nodes[org]["street"] == G.nodes[street]["index"]
-    in_contact = model.two_new_in_contact()
-    assert in_contact.sum() == len(edges)
-    assert {max(e) - L.two_new0 for e in edges} == set(np.flatnonzero(in_contact).tolist())
+POLICY_LAYERS = [  # (lever, layer, kind of the non-street end, flags, first node of that kind)
+    ("incentives.fixed_contact", "fixed_contact", "two_new", "two_new_in_contact", "two_new0"),
+    ("incentives.cadre_exchange", "cadre_exchange", "unit", "unit_in_exchange", "unit0"),
+]
 
 
 @pytest.mark.parametrize("share", [0.0, 0.3, 0.5, 1.0])
-def test_cadre_exchange_count_and_endpoints(share):
-    model = make_model({**SMALL_POPULATION, "incentives.cadre_exchange": share})
+@pytest.mark.parametrize("lever,layer,kind,flags,first", POLICY_LAYERS,
+                         ids=[row[1] for row in POLICY_LAYERS])
+def test_policy_layer_count_and_endpoints(share, lever, layer, kind, flags, first):
+    model = make_model({**SMALL_POPULATION, lever: share})
     G, L = model.graph, model.layout
-    edges = edges_by_layer(G)["cadre_exchange"]
-    assert len(edges) == round(share * L.n_units)
+    edges = edges_by_layer(G)[layer]
+    n_kind = L.n_two_new if kind == "two_new" else L.n_units
+    assert len(edges) == round(share * n_kind)
     for u, v in edges:
-        street, unit = sorted((u, v))
-        assert G.nodes[street]["kind"] == "street" and G.nodes[unit]["kind"] == "unit"
-        assert G.nodes[unit]["street"] == G.nodes[street]["index"]
-    in_exchange = model.unit_in_exchange()
-    assert {max(e) - L.unit0 for e in edges} == set(np.flatnonzero(in_exchange).tolist())
+        street, other = sorted((u, v))
+        assert G.nodes[street]["kind"] == "street" and G.nodes[other]["kind"] == kind
+        assert G.nodes[other]["street"] == G.nodes[street]["index"]
+    flagged = getattr(model, flags)()
+    assert flagged.sum() == len(edges)
+    assert {max(e) - getattr(L, first) for e in edges} == set(np.flatnonzero(flagged).tolist())
 
 
 def test_every_layer_but_service_is_present_at_build():
