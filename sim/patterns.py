@@ -68,6 +68,10 @@ class Pattern:
     sign: int       # expected sign of measure(B) − measure(A) (or of measure(A))
     ablation: tuple[str, ...] = ()  # overrides that switch the responsible mechanism off
     steps: int = 104
+    # Headline levers the Latin hypercube of ``make validate`` holds at their baseline values
+    # for this pattern: the pattern's own cause, or the remedy that by the model's (and the
+    # paper's) logic neutralises its mechanism. Every other headline lever is varied.
+    held: tuple[str, ...] = ()
 
 
 @dataclass
@@ -101,9 +105,16 @@ def _steps(result):
     return result.timeseries.iloc[1:]
 
 
+def _after_burn_in(result):
+    """Steps after ``metrics.burn_in``: the regime, not the start-up transient."""
+    ts = _steps(result)
+    burn = result.config.metrics.burn_in
+    return ts.iloc[burn:] if burn < len(ts) else ts
+
+
 def campaign_trough(result) -> float:
     """Relative dip of resident participation during campaign pulses: 1 − p_in / p_out."""
-    ts = _steps(result)
+    ts = _after_burn_in(result)
     camp = np.array([campaign_active(t, result.config.admin) for t in ts.index])
     p = ts["participation_residents"].to_numpy()
     if not camp.any() or camp.all() or p[~camp].mean() == 0:
@@ -113,7 +124,7 @@ def campaign_trough(result) -> float:
 
 def pressure_correlation(result) -> float:
     """Correlation over steps of two-new participation with external pressure A_t."""
-    ts = _steps(result)
+    ts = _after_burn_in(result)
     pressure = np.array([external_pressure(t, result.config) for t in ts.index])
     p = ts["participation_two_new"].to_numpy()
     if pressure.std() == 0 or p.std() == 0:
@@ -123,7 +134,7 @@ def pressure_correlation(result) -> float:
 
 def campaign_lift(result) -> float:
     """Two-new participation in campaign weeks minus outside them (share points)."""
-    ts = _steps(result)
+    ts = _after_burn_in(result)
     camp = np.array([campaign_active(t, result.config.admin) for t in ts.index])
     p = ts["participation_two_new"].to_numpy()
     if not camp.any() or camp.all():
@@ -154,6 +165,11 @@ def measure(name: str, result) -> float:
 # --------------------------------------------------------------------------- the patterns
 
 _LOW, _HIGH = ("admin.burden=0.2",), ("admin.burden=0.8",)
+# Levers held at baseline in the Latin hypercube (see ``Pattern.held``):
+_CO_GOVERNANCE = ("empowerment.leading_group", "empowerment.responsibility_list")
+_MOTIVATION = ("incentives.material", "incentives.recognition", "incentives.fixed_contact",
+               "empowerment.two_new_voice")
+_FORM_REWARD = ("evaluation.promotion_link", "evaluation.substance_weight")
 _NO_CROWD = ("submodels.crowding_out=separate_budget",)
 _PRESSURE_OFF_52 = ({"step": 52, "set": {"evaluation.external_pressure": 0.0}},)
 
@@ -179,7 +195,8 @@ PATTERNS: tuple[Pattern, ...] = (
             ablation=("submodels.two_new_participation=pressure_blind",)),
     Pattern("d2_participation_follows_campaigns", "D2 participant alienation",
             "当区域化党建工作的推进力度较大…反之则较小", "campaign_lift",
-            Arm(), None, +1, ablation=("submodels.two_new_participation=pressure_blind",)),
+            Arm(), None, +1, ablation=("submodels.two_new_participation=pressure_blind",),
+            held=("evaluation.external_pressure",)),
     Pattern("d2_pressure_alone_is_volatile", "D2 participant alienation",
             "其内生动力持续性较差且波动幅度较大", "participation_volatility",
             Arm("endogenous_motivation"), Arm("alienation"), +1),
@@ -191,7 +208,8 @@ PATTERNS: tuple[Pattern, ...] = (
             ablation=("submodels.unit_participation=always",)),
     Pattern("d2_overloaded_staff_form_only", "D2 participant alienation",
             "党务工作者和居委会成员疲于应付…'假积极，真疏离'", "form_effort_share",
-            Arm(overrides=_LOW), Arm(overrides=_HIGH), +1, ablation=_NO_CROWD),
+            Arm(overrides=_LOW), Arm(overrides=_HIGH), +1, ablation=_NO_CROWD,
+            held=_FORM_REWARD),
     # D3 组织架构悬浮化 -----------------------------------------------------------------
     Pattern("d3_low_authority_raises_return_flow", "D3 suspended structure",
             "街道党工委行政级别较低，出现了有责无权的窘迫状况…许多工作最终回流到街道(社区)党组织",
@@ -208,7 +226,8 @@ PATTERNS: tuple[Pattern, ...] = (
             # Rank works through authority (buck-passing) and through the unit's higher cost
             # of taking part (a non-participating assignee never acts): null both.
             ablation=("submodels.buck_passing=authority_blind",
-                      "submodels.unit_participation=always")),
+                      "submodels.unit_participation=always"),
+            held=_CO_GOVERNANCE),
     Pattern("d3_more_hands_more_buck_passing", "D3 suspended structure",
             "驻区各职能部门互相推诿的情况", "return_flow_rate",
             Arm(overrides=("items.n_coresponsible=2",)),
@@ -223,7 +242,7 @@ PATTERNS: tuple[Pattern, ...] = (
             "进一步加重了基层工作者的负担", "handoffs_per_item",
             Arm(overrides=("empowerment.street_authority=0.9",)),
             Arm(overrides=("empowerment.street_authority=0.1",)), +1,
-            ablation=("submodels.buck_passing=authority_blind",)),
+            ablation=("submodels.buck_passing=authority_blind",), held=_CO_GOVERNANCE),
     # D4 考核评价形式化 -----------------------------------------------------------------
     Pattern("d4_form_weighted_raises_form_effort", "D4 formalistic evaluation",
             "考核形式多为材料考核、文件考核及座谈交流…考核评价工作流于形式", "form_effort_share",
@@ -255,7 +274,7 @@ PATTERNS: tuple[Pattern, ...] = (
             Arm(overrides=("evaluation.external_pressure=0.0",)),
             Arm(overrides=("evaluation.external_pressure=1.0", "two_new.crowding_out=0.05"),
                 interventions=_PRESSURE_OFF_52), -1,
-            ablation=("submodels.motivation=static",)),
+            ablation=("submodels.motivation=static",), held=_MOTIVATION),
     Pattern("r3_co_governance_cuts_return_flow", "R3 co-governance",
             "减少区域化党建过程中'责任回流'和'结果回流'现象", "return_flow_rate",
             Arm(), Arm("co_governance"), -1),
