@@ -26,16 +26,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.stats import qmc
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.config import field_spec  # noqa: E402
-from sim.io import git_revision, package_versions  # noqa: E402
-from sim.patterns import (HEADLINE_LEVERS, PATTERNS, PatternResult, _run_measure,  # noqa: E402
-                          ablation_removes)
+from sim.config import field_spec
+from sim.io import git_revision, package_versions
+from sim.patterns import (
+    HEADLINE_LEVERS,
+    PATTERNS,
+    ablation_removes,
+    paired_result,
+    run_measure,
+)
 
 OUT = ROOT / "docs" / "validation"
 LHS_THRESHOLD = 0.8
@@ -50,16 +54,6 @@ def lever_value(name: str, u: float):
 def jobs_for(p, seeds, extra):
     arms = [p.a] + ([p.b] if p.b is not None else [])
     return [(arm, p.measure, seed, tuple(extra), p.steps) for arm in arms for seed in seeds]
-
-
-def to_result(p, values, n) -> PatternResult:
-    va = values[:n]
-    vb = values[n:] if p.b is not None else []
-    diffs = [b - a for a, b in zip(va, vb)] if p.b is not None else list(va)
-    d = np.asarray(diffs)
-    half = stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n) if n > 1 else np.inf
-    return PatternResult(p.name, va, vb, diffs, float(d.mean()), float(d.mean() - half),
-                         float(d.mean() + half))
 
 
 def main(argv=None) -> int:
@@ -101,7 +95,7 @@ def main(argv=None) -> int:
     print(f"validation: {len(PATTERNS)} patterns, {len(all_jobs)} runs, "
           f"{args.processes} processes", flush=True)
     with ProcessPoolExecutor(args.processes) as ex:
-        values = list(ex.map(_run_measure, all_jobs, chunksize=4))
+        values = list(ex.map(run_measure, all_jobs, chunksize=4))
 
     rows, pos = {}, 0
     for kind, p, point, jobs in plan:
@@ -115,7 +109,7 @@ def main(argv=None) -> int:
                              "levers": "; ".join(extra), "difference": diff,
                              "sign_holds": bool(np.sign(diff) == p.sign)})
         else:
-            rows.setdefault(p.name, {})[kind] = to_result(p, v, len(seeds))
+            rows.setdefault(p.name, {})[kind] = paired_result(p, v, len(seeds))
 
     table = []
     for p in PATTERNS:
@@ -199,7 +193,7 @@ def report(df: pd.DataFrame, args, elapsed: float, ok: bool) -> None:
         f"- result: **{'PASSED' if ok else 'FAILED'}**",
         f"- seeds per arm: {args.seeds}; Latin-hypercube points per pattern: {args.points} "
         f"({args.lhs_seeds} paired seeds each); threshold: sign holds at >= {LHS_THRESHOLD:.0%} of points",
-        f"- population: default (4 streets x 6 communities x 300 residents), 104 steps",
+        "- population: default (4 streets x 6 communities x 300 residents), 104 steps",
         f"- git revision: `{git_revision()}`; mesa {package_versions()['mesa']}; "
         f"wall time {elapsed:.0f} s",
         "",

@@ -10,12 +10,22 @@ Public API::
     model.step()
 """
 
-from .config import ConfigError, RPBConfig
 from .compose import compose, list_scenarios
+from .config import ConfigError, RPBConfig
+from .metrics import METRIC_NAMES, METRICS
 from .model import RegionModel
-from .metrics import METRICS, METRIC_NAMES
 from .runner import RunResult, run, run_config
 
-__all__ = ["ConfigError", "RPBConfig", "RegionModel", "RunResult", "run", "run_config",
-           "compose", "list_scenarios", "METRICS", "METRIC_NAMES"]
+__all__ = [
+           "METRICS",
+           "METRIC_NAMES",
+           "ConfigError",
+           "RPBConfig",
+           "RegionModel",
+           "RunResult",
+           "compose",
+           "list_scenarios",
+           "run",
+           "run_config",
+]
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .config import ConfigError, RPBConfig, from_dict, register_configs, validate
 
-__all__ = ["main", "CliConfig", "config_from_hydra"]
+__all__ = ["CliConfig", "config_from_hydra", "main"]
 
 CLI_KEYS = ("progress", "save_items")
 

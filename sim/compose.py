@@ -11,17 +11,34 @@ test checks that both give identical configs for every scenario.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
-from .config import (POPULATION_PRESETS, ConfigError, RPBConfig, _intervention_list, field_spec,
-                     from_dict, to_dict, validate)
+from .config import (
+    POPULATION_PRESETS,
+    ConfigError,
+    RPBConfig,
+    _intervention_list,
+    field_spec,
+    from_dict,
+    to_dict,
+    validate,
+)
 
-__all__ = ["compose", "load_scenario", "list_scenarios", "parse_overrides", "with_values",
-           "model_config", "flat_params", "CONF_DIR"]
+__all__ = [
+    "CONF_DIR",
+    "compose",
+    "flat_params",
+    "list_scenarios",
+    "load_scenario",
+    "model_config",
+    "parse_overrides",
+    "with_values",
+]
 
 CONF_DIR = resources.files("sim") / "conf"
 

@@ -22,23 +22,24 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = [
-    "ConfigError",
-    "RPBConfig",
-    "PopulationConfig",
     "POPULATION_PRESETS",
     "SUBMODEL_CHOICES",
+    "ConfigError",
     "FieldSpec",
-    "iter_field_specs",
+    "PopulationConfig",
+    "RPBConfig",
     "field_spec",
-    "validate",
     "freeze",
-    "to_dict",
     "from_dict",
+    "iter_field_specs",
     "register_configs",
+    "to_dict",
+    "validate",
 ]
 
 

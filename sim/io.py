@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import pandas as pd
 
 from .config import to_dict
 
-__all__ = ["save_run", "load_run", "run_metadata", "package_versions", "git_revision"]
+__all__ = ["git_revision", "load_run", "package_versions", "run_metadata", "save_run"]
 
 PACKAGES = ("rpb-sim", "mesa", "numpy", "scipy", "networkx", "pandas", "pyarrow", "hydra-core",
             "omegaconf", "matplotlib")
@@ -68,7 +68,7 @@ def run_metadata(result) -> dict:
         "platform": platform.platform(),
         "git_revision": git_revision(),
         "command": " ".join(sys.argv),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "assignment_stats": result.assignment_stats,
     }
 

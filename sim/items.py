@@ -19,7 +19,7 @@ import tempfile
 import numpy as np
 import pandas as pd
 
-__all__ = ["Stage", "Status", "Reason", "ItemStore", "EventLog", "RecordSink"]
+__all__ = ["EventLog", "ItemStore", "Reason", "RecordSink", "Stage", "Status"]
 
 
 class Status:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["StepLedger", "ClosureHistory"]
+__all__ = ["ClosureHistory", "StepLedger"]
 
 
 class StepLedger:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Metric", "METRICS", "METRIC_NAMES", "model_reporters", "summarise", "ratio"]
+__all__ = ["METRICS", "METRIC_NAMES", "Metric", "model_reporters", "ratio", "summarise"]
 
 
 @dataclass(frozen=True)

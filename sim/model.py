@@ -29,8 +29,13 @@ import mesa
 import numpy as np
 
 from . import metrics
-from .agents import (CommunityCommittee, Resident, ResidentUnit, StreetCommittee,
-                     TwoNewOrganization)
+from .agents import (
+    CommunityCommittee,
+    Resident,
+    ResidentUnit,
+    StreetCommittee,
+    TwoNewOrganization,
+)
 from .agents.community import update_staff_motivation_all
 from .compose import model_config, with_values
 from .config import ConfigError

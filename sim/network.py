@@ -36,8 +36,16 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["NodeLayout", "World", "build_world", "small_world_ties", "layer_edges",
-           "sync_policy_layers", "LAYERS", "add_service_tie"]
+__all__ = [
+    "LAYERS",
+    "NodeLayout",
+    "World",
+    "add_service_tie",
+    "build_world",
+    "layer_edges",
+    "small_world_ties",
+    "sync_policy_layers",
+]
 
 LAYERS = ("hierarchy", "jurisdiction", "conference", "fixed_contact", "cadre_exchange",
           "social", "service")

@@ -25,8 +25,20 @@ from .compose import parse_overrides
 from .institutions.admin import campaign_active, external_pressure
 from .runner import run
 
-__all__ = ["Arm", "Pattern", "PatternResult", "PATTERNS", "MEASURES", "HEADLINE_LEVERS",
-           "evaluate", "measure", "pattern", "ablation_removes"]
+__all__ = [
+    "HEADLINE_LEVERS",
+    "MEASURES",
+    "PATTERNS",
+    "Arm",
+    "Pattern",
+    "PatternResult",
+    "ablation_removes",
+    "evaluate",
+    "measure",
+    "paired_result",
+    "pattern",
+    "run_measure",
+]
 
 #: The headline levers of the brief (§5b); the Latin hypercube of ``make validate`` varies
 #: those a pattern's arms do not set.
@@ -48,7 +60,7 @@ class Arm:
     interventions: tuple = ()
 
     def fields(self) -> set[str]:
-        from .compose import load_scenario, _flatten
+        from .compose import _flatten, load_scenario
 
         keys = set(_flatten(load_scenario(self.scenario)))
         keys |= set(parse_overrides(list(self.overrides)))
@@ -304,7 +316,8 @@ def pattern(name: str) -> Pattern:
 # --------------------------------------------------------------------------- evaluation
 
 
-def _run_measure(job) -> float:
+def run_measure(job) -> float:
+    """Run one job ``(arm, measure, seed, extra overrides, steps)``; return the measure."""
     arm, name, seed, extra, steps = job
     result = run(arm.scenario, seed=seed, steps=steps, overrides=list(arm.overrides) + list(extra),
                  interventions=list(arm.interventions))
@@ -331,15 +344,19 @@ def evaluate(p: Pattern | str, seeds, extra=(), *, ablated: bool = False,
     jobs = [(arm, p.measure, seed, extra, steps) for arm in arms for seed in seeds]
     if processes > 1:
         with ProcessPoolExecutor(processes) as ex:
-            values = list(ex.map(_run_measure, jobs))
+            values = list(ex.map(run_measure, jobs))
     else:
-        values = [_run_measure(j) for j in jobs]
-    n = len(seeds)
-    va = values[:n]
-    vb = values[n:] if p.b is not None else [0.0] * n
+        values = [run_measure(j) for j in jobs]
+    return paired_result(p, values, len(seeds))
+
+
+def paired_result(p: Pattern, values: list[float], n: int) -> PatternResult:
+    """Paired differences (B − A, or A alone) and their 95 % t-interval from the measures of
+    ``n`` seeds of arm A followed by ``n`` of arm B."""
+    va = list(values[:n])
+    vb = list(values[n:]) if p.b is not None else []
     diffs = [b - a for a, b in zip(va, vb)] if p.b is not None else list(va)
     d = np.asarray(diffs)
     mean = float(d.mean())
     half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.inf
-    return PatternResult(p.name, list(va), list(vb) if p.b is not None else [], diffs, mean,
-                         mean - half, mean + half)
+    return PatternResult(p.name, va, vb, diffs, mean, mean - half, mean + half)

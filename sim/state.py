@@ -18,8 +18,15 @@ from scipy.special import ndtri
 
 from .network import World
 
-__all__ = ["StreetState", "CommunityState", "UnitState", "TwoNewState", "ResidentState",
-           "AssigneePool", "init_state"]
+__all__ = [
+    "AssigneePool",
+    "CommunityState",
+    "ResidentState",
+    "StreetState",
+    "TwoNewState",
+    "UnitState",
+    "init_state",
+]
 
 
 @dataclass

@@ -7,7 +7,6 @@ on purpose (say so in the commit); an optimisation must pass this test unchanged
 import json
 
 import pytest
-
 from golden import CASES, GOLDEN, compute
 
 

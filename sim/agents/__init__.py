@@ -7,5 +7,11 @@ from .street import StreetCommittee
 from .two_new import TwoNewOrganization
 from .unit import ResidentUnit
 
-__all__ = ["ArrayAgent", "StreetCommittee", "CommunityCommittee", "ResidentUnit",
-           "TwoNewOrganization", "Resident"]
+__all__ = [
+           "ArrayAgent",
+           "CommunityCommittee",
+           "Resident",
+           "ResidentUnit",
+           "StreetCommittee",
+           "TwoNewOrganization",
+]

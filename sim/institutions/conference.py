@@ -26,7 +26,7 @@ from ..items import Reason, Stage
 from ..network import add_service_tie
 from ..submodels.volunteers_dilemma import p_act
 
-__all__ = ["hold_conference", "decide_assignments", "work_assigned_items", "authority_towards"]
+__all__ = ["authority_towards", "decide_assignments", "hold_conference", "work_assigned_items"]
 
 
 def authority_towards(cfg, higher_rank: np.ndarray, conference: bool) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..submodels.multitask import marginal_rewards, multitask_effort
 
-__all__ = ["allocate_effort", "evaluation_score", "update_scores", "FORM_SATURATION"]
+__all__ = ["FORM_SATURATION", "allocate_effort", "evaluation_score", "update_scores"]
 
 #: Form output F = 1 − exp(−FORM_SATURATION × form share of working time).
 FORM_SATURATION = 10.0

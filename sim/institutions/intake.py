@@ -17,7 +17,7 @@ import numpy as np
 from ..items import Reason, Stage, Status
 from .queues import serve_queue
 
-__all__ = ["raise_items", "work_community_queue", "PUSHED_DOWN_FACTOR"]
+__all__ = ["PUSHED_DOWN_FACTOR", "raise_items", "work_community_queue"]
 
 #: Extra hours a community needs for a specialised item pushed down to it.
 PUSHED_DOWN_FACTOR = 2.0

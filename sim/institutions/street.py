@@ -25,7 +25,7 @@ from .conference import decide_assignments
 from .intake import PUSHED_DOWN_FACTOR
 from .queues import serve_queue
 
-__all__ = ["handle_street_queue", "work_provider_items", "EXTERNAL_PROVIDER"]
+__all__ = ["EXTERNAL_PROVIDER", "handle_street_queue", "work_provider_items"]
 
 #: Holder id of an outside provider (not a node of the graph).
 EXTERNAL_PROVIDER = -1
@@ -44,7 +44,6 @@ def handle_street_queue(model) -> None:
         return
     spec = items.specialised[rows] & (items.attempts[rows] < cfg.items.max_assign_attempts)
     route = rows[spec]
-    street = items.street[route]
     domain = items.domain[route]
     outsource = items.outsource_draw[route] < cfg.market.outsourcing
     # 1a. outsourcing to a contracted professional organisation (or an outside provider)

@@ -5,12 +5,29 @@ One module per mechanism; each function states the source it follows (keys refer
 classes call the same functions on one agent, so there is a single code path.
 """
 
+from .motivation import (
+                            update_staff_motivation,
+                            update_two_new_motivation,
+                            update_unit_motivation,
+)
 from .multitask import multitask_effort
+from .participation import (
+                            resident_motive,
+                            resident_participation,
+                            two_new_probability,
+                            unit_participates,
+)
 from .volunteers_dilemma import p_act, p_nobody_acts
-from .participation import (resident_motive, resident_participation, two_new_probability,
-                            unit_participates)
-from .motivation import update_two_new_motivation, update_unit_motivation, update_staff_motivation
 
-__all__ = ["multitask_effort", "p_act", "p_nobody_acts", "resident_motive",
-           "resident_participation", "two_new_probability", "unit_participates",
-           "update_two_new_motivation", "update_unit_motivation", "update_staff_motivation"]
+__all__ = [
+                            "multitask_effort",
+                            "p_act",
+                            "p_nobody_acts",
+                            "resident_motive",
+                            "resident_participation",
+                            "two_new_probability",
+                            "unit_participates",
+                            "update_staff_motivation",
+                            "update_two_new_motivation",
+                            "update_unit_motivation",
+]

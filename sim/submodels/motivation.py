@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["update_two_new_motivation", "update_unit_motivation", "update_staff_motivation"]
+__all__ = ["update_staff_motivation", "update_two_new_motivation", "update_unit_motivation"]
 
 
 def update_two_new_motivation(b, b0, stimulus, pressure_push, gain, decay, crowding_out):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["multitask_effort", "marginal_rewards"]
+__all__ = ["marginal_rewards", "multitask_effort"]
 
 
 def marginal_rewards(promotion_link, substance_weight, observability, gameable_share,

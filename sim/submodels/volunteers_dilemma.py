@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["p_act", "p_nobody_acts", "VARIANTS"]
+__all__ = ["VARIANTS", "p_act", "p_nobody_acts"]
 
 VARIANTS = ("volunteers_dilemma", "no_blame_diffusion", "authority_blind")
 
