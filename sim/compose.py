@@ -85,8 +85,7 @@ def _set_dotted(tree: dict, key: str, value: Any) -> None:
 def _flatten(tree: Mapping, prefix: str = "") -> dict[str, Any]:
     out = {}
     for k, v in tree.items():
-        if isinstance(v, Mapping) and k != "interventions" and not prefix and \
-                k not in ("name", "steps", "seed"):
+        if isinstance(v, Mapping) and k != "interventions" and not prefix:
             out.update(_flatten(v, f"{k}."))
         else:
             out[prefix + str(k)] = v
@@ -142,8 +141,12 @@ def compose(scenario: str | Path = "baseline", overrides=(), *, seed: int | None
     tree: dict = {}
     scen = load_scenario(scenario)
     flat = parse_overrides(overrides)
-    preset = flat.pop("population", scen.pop("population", "default")
-                      if not isinstance(scen.get("population"), dict) else "default")
+    # A scenario may name a population preset, or set population fields (kept in ``scen``).
+    scen_population = scen.get("population")
+    if not isinstance(scen_population, Mapping):
+        scen.pop("population", None)
+    preset = flat.pop("population",
+                      scen_population if isinstance(scen_population, str) else "default")
     if isinstance(preset, Mapping):  # a dict of population fields given directly
         flat.update({f"population.{k}": v for k, v in preset.items()})
         preset = "default"
