@@ -22,6 +22,7 @@ from .config import (
     POPULATION_PRESETS,
     ConfigError,
     RPBConfig,
+    LIST_FIELDS,
     _intervention_list,
     field_spec,
     from_dict,
@@ -85,7 +86,7 @@ def _set_dotted(tree: dict, key: str, value: Any) -> None:
 def _flatten(tree: Mapping, prefix: str = "") -> dict[str, Any]:
     out = {}
     for k, v in tree.items():
-        if isinstance(v, Mapping) and k != "interventions" and not prefix:
+        if isinstance(v, Mapping) and k not in LIST_FIELDS and not prefix:
             out.update(_flatten(v, f"{k}."))
         else:
             out[prefix + str(k)] = v
@@ -158,6 +159,9 @@ def compose(scenario: str | Path = "baseline", overrides=(), *, seed: int | None
         if key == "interventions":
             ivs = _intervention_list(value)
             continue
+        if key == "street_levers":
+            tree["street_levers"] = _intervention_list(value, key)
+            continue
         field_spec(key, value)
         _set_dotted(tree, key, value)
     if seed is not None:
@@ -208,8 +212,8 @@ def model_config(config=None, params: Mapping[str, Any] | None = None,
     if preset is not None:
         tree["population"] = _population_preset(preset)
     for key, value in flat.items():
-        if key == "interventions":
-            tree["interventions"] = _intervention_list(value)
+        if key in LIST_FIELDS:
+            tree[key] = _intervention_list(value, key)
             continue
         field_spec(key, value)
         _set_dotted(tree, key, value)

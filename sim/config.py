@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .levers import STREET_FIELDS
+
 __all__ = [
     "POPULATION_PRESETS",
     "SUBMODEL_CHOICES",
@@ -115,6 +117,23 @@ class PopulationConfig:
     cross_community_share: float = param(0.02, 0.0, 0.5, unit="share", zh="跨社区联系占比",
                                          en="Cross-community ties",
                                          doc="Share of rewired ties that land in another community of the street.")
+    street_size_spread: float = param(0.3, 0.0, 1.0, unit="coefficient of variation",
+                                      zh="街道规模差异", en="Street size spread",
+                                      doc="CV of a street's size factor (residents per community, units and "
+                                          "organisations scale with it; log-normal, mean 1; 0 = identical streets).")
+    community_size_spread: float = param(0.2, 0.0, 1.0, unit="coefficient of variation",
+                                         zh="社区规模差异", en="Community size spread",
+                                         doc="CV of residents per community within a street (log-normal, mean 1).")
+    street_rank_spread: float = param(0.15, 0.0, 0.5, unit="s.d.", zh="街道高位阶单位占比差异",
+                                      en="Spread of higher-rank share",
+                                      doc="S.d. of a street's share of higher-rank units around share_units_higher_rank "
+                                          "(Beta distribution; 0 = the same share everywhere).")
+    street_staff_spread: float = param(0.2, 0.0, 1.0, unit="coefficient of variation",
+                                       zh="街道人员差异", en="Street staff spread",
+                                       doc="CV of street Party-building staff across streets (log-normal, mean 1).")
+    streets_csv: str = param("", unit="path", zh="街道数据文件", en="Streets CSV",
+                             doc="Optional CSV, one row per street (communities, residents, units_higher_rank, "
+                                 "units_lower_rank, two_new, street_staff); replaces the drawn structure.")
 
 
 @dataclass
@@ -161,6 +180,12 @@ class EmpowermentConfig:
                                    doc="Steps between two meetings of the Party-building joint conference.")
     two_new_voice: float = param(0.1, 0.0, 1.0, unit="index", zh="两新组织话语权", en="Two-new voice",
                                  doc="Voice (话语权) of two-new organisations in the joint conference.")
+    list_hours: float = param(8.0, 0.0, 80.0, unit="street hours/week", zh="责任清单维护工时",
+                              en="Responsibility-list hours",
+                              doc="Street staff hours a full responsibility list takes each week to keep current.")
+    leading_group_hours: float = param(12.0, 0.0, 80.0, unit="street hours/week", zh="领导小组协调工时",
+                                       en="Leading-group hours",
+                                       doc="Cadre hours per street per week the leading group takes at full strength.")
 
 
 @dataclass
@@ -177,6 +202,12 @@ class IncentivesConfig:
                                   doc="Share of resident units in two-way cadre exchange with their street.")
     time_bank: float = param(0.0, 0.0, 1.0, unit="index", zh="时间银行", en="Time bank",
                              doc="Strength of time-bank rewards for volunteering (爱心储蓄银行).")
+    contact_hours: float = param(1.0, 0.0, 20.0, unit="street hours/organisation-week", zh="固定联系工时",
+                                 en="Fixed-contact hours",
+                                 doc="Committee members' hours per organisation in fixed contact per week.")
+    exchange_hours: float = param(2.0, 0.0, 40.0, unit="street hours/unit-week", zh="干部交流工时",
+                                  en="Cadre-exchange hours",
+                                  doc="Street cadre hours per unit in two-way cadre exchange per week.")
 
 
 @dataclass
@@ -186,9 +217,10 @@ class EvaluationConfig:
     substance_weight: float = param(0.2, 0.0, 1.0, unit="weight", zh="实绩考核权重",
                                     en="Substance weight",
                                     doc="Weight w of substantive signals (inspection, resident feedback) in the score.")
-    observability: float = param(0.5, 0.0, 1.0, unit="index", zh="实绩可观测度", en="Observability",
-                                 doc="How well substance is observed (κ): random checks, unescorted visits.")
-    promotion_link: float = param(0.3, 0.0, 1.0, unit="index", zh="考核与晋升挂钩",
+    observability: float = param(0.3, 0.0, 1.0, unit="index", zh="实绩可观测度", en="Observability",
+                                 doc="How well the evaluator sees true performance behind reported figures (κ): "
+                                     "random checks, unescorted visits, verified closures.")
+    promotion_link: float = param(0.5, 0.0, 1.0, unit="index", zh="考核与晋升挂钩",
                                   en="Promotion link",
                                   doc="Link β of evaluation results to promotion and rewards.")
     external_pressure: float = param(0.6, 0.0, 1.0, unit="index", zh="外部考核压力",
@@ -197,14 +229,18 @@ class EvaluationConfig:
     pressure_between_campaigns: float = param(0.2, 0.0, 1.0, unit="share", zh="运动间歇压力",
                                               en="Pressure between campaigns",
                                               doc="Share of external pressure that remains outside campaign pulses.")
-    effort_substitution: float = param(0.5, 0.0, 0.95, unit="index", zh="形式与实绩替代性",
+    effort_substitution: float = param(0.3, 0.0, 0.95, unit="index", zh="形式与实绩替代性",
                                        en="Effort substitution",
                                        doc="Substitution δ between form and substance effort in the cost function.")
-    gameable_share: float = param(0.3, 0.0, 1.0, unit="share", zh="可做表面文章部分",
+    gameable_share: float = param(0.4, 0.0, 1.0, unit="share", zh="可做表面文章部分",
                                   en="Gameable share",
                                   doc="Share of the substantive signal that form effort can game.")
     period: int = param(13, 1, 104, unit="steps", zh="考核周期", en="Evaluation period",
                         doc="Steps between two evaluations.")
+    inspection_cost: float = param(30.0, 0.0, 500.0, unit="hour-equivalents/community-week",
+                                   zh="实地核查成本", en="Inspection cost",
+                                   doc="Cost of substantive evaluation (random checks, surveys) per community-week "
+                                       "at substance weight × observability = 1; paid from the street budget.")
 
 
 @dataclass
@@ -213,12 +249,47 @@ class MarketConfig:
 
     outsourcing: float = param(0.0, 0.0, 1.0, unit="share", zh="专业外包", en="Outsourcing",
                                doc="Share of specialised items (and half as much admin load) bought from providers.")
-    outsourcing_cost: float = param(10.0, 0.0, 200.0, unit="hours-equivalent/item", zh="外包成本",
-                                    en="Outsourcing cost", doc="Resources one outsourced item costs.")
-    provider_success: float = param(0.9, 0.0, 1.0, unit="probability/step", zh="专业机构办结率",
-                                    en="Provider success", doc="Weekly probability a provider resolves its item.")
+    outsourcing_cost: float = param(12.0, 0.0, 200.0, unit="hour-equivalents/item", zh="外包价格",
+                                    en="Outsourcing price",
+                                    doc="Price paid to a provider per outsourced item (and per bought-in task ÷ 2).")
+    provider_capacity: float = param(3.0, 0.0, 100.0, unit="items/provider-week", zh="专业机构产能",
+                                     en="Provider capacity", doc="Items one contracted provider can close per week.")
+    provider_quality: float = param(0.85, 0.0, 1.0, unit="probability", zh="专业机构质量",
+                                    en="Provider quality",
+                                    doc="Probability a provider's closure is a real solution when fully monitored.")
+    quality_shading: float = param(0.4, 0.0, 1.0, unit="share", zh="质量缩水", en="Quality shading",
+                                   doc="Share of quality a provider shades when unmonitored "
+                                       "(Hart, Shleifer & Vishny 1997).")
+    monitoring: float = param(0.5, 0.0, 1.0, unit="index", zh="合同监管", en="Contract monitoring",
+                              doc="Strength of monitoring of contracted providers (cuts shading; costs money).")
+    monitoring_cost: float = param(4.0, 0.0, 100.0, unit="hour-equivalents/item", zh="监管成本",
+                                   en="Monitoring cost", doc="Monitoring cost per outsourced item at full monitoring.")
     volunteer_teams: float = param(0.0, 0.0, 1.0, unit="index", zh="志愿服务队", en="Volunteer teams",
                                    doc="Strength of volunteer teams and interest groups organised by communities.")
+    team_cost: float = param(20.0, 0.0, 500.0, unit="hour-equivalents/community-week", zh="志愿队经费",
+                             en="Volunteer-team cost",
+                             doc="Support for volunteer teams per community-week at full strength (budget).")
+
+
+@dataclass
+class BudgetConfig:
+    """The street's weekly budget that remedies compete for (hour-equivalents)."""
+
+    street_budget: float = param(600.0, 0.0, 100_000.0, unit="hour-equivalents/street-week",
+                                 zh="街道周预算", en="Street budget",
+                                 doc="Money a street can spend per week on incentives, time-bank credits, "
+                                     "providers, monitoring, volunteer teams and inspections. When the bill is "
+                                     "larger, every payment is cut pro rata and the cut levers act at the funded "
+                                     "share the following week.")
+    material_price: float = param(6.0, 0.0, 200.0, unit="hour-equivalents/participant-week",
+                                  zh="物质激励单价", en="Material incentive price",
+                                  doc="Payment per participating unit or organisation per week at material = 1.")
+    time_bank_price: float = param(1.0, 0.0, 50.0, unit="hour-equivalents/volunteer-hour",
+                                   zh="时间银行单价", en="Time-bank price",
+                                   doc="Credit redeemed per volunteer hour at time_bank = 1.")
+    recognition_price: float = param(10.0, 0.0, 500.0, unit="hour-equivalents/street-week",
+                                     zh="表彰经费", en="Recognition cost",
+                                     doc="Cost of awards, ceremonies and publicity per street-week at recognition = 1.")
 
 
 @dataclass
@@ -241,6 +312,20 @@ class ItemsConfig:
                                         doc="Hardest non-specialised item a community handles itself.")
     max_age: int = param(26, 1, 520, unit="steps", zh="办理时限", en="Maximum age",
                          doc="An item still open after this many steps expires.")
+    response_deadline: int = param(2, 1, 52, unit="steps", zh="响应时限", en="Response deadline",
+                                   doc="An item counts as responded to (响应) if acted on within this many steps.")
+    min_processing: int = param(1, 0, 26, unit="steps", zh="最短办理时长", en="Minimum processing time",
+                                doc="No item is closed fewer than this many steps after it was raised.")
+    overdue_after: int = param(8, 1, 520, unit="steps", zh="超期时限", en="Overdue after",
+                               doc="Items older than this count against closure statistics; staff may close "
+                                   "them on paper with form hours (formal reply, 以文办结).")
+    paper_close_hours: float = param(2.0, 0.1, 80.0, unit="hours", zh="书面办结工时", en="Paper-closure hours",
+                                     doc="Form hours needed to close an overdue item on paper.")
+    repeat_probability: float = param(0.6, 0.0, 1.0, unit="probability", zh="重复诉求概率",
+                                      en="Repeat probability",
+                                      doc="Probability a resident raises an item closed unsolved again (重复诉求).")
+    repeat_delay: float = param(4.0, 1.0, 52.0, unit="steps", zh="重复诉求间隔", en="Repeat delay",
+                                doc="Mean steps before an unsolved closure comes back (geometric).")
     n_coresponsible: int = param(3, 1, 10, unit="assignees", zh="共同责任单位数",
                                  en="Co-responsible assignees",
                                  doc="Assignees a negotiated (non-listed) item is given to.")
@@ -286,10 +371,12 @@ class ResidentBehaviourConfig:
                             doc="An item resolved after w steps is worth exp(−w/patience) to its resident.")
     responsiveness_rate: float = param(0.15, 0.0, 1.0, unit="1/step", zh="回应性记忆", en="Responsiveness rate",
                                        doc="Update rate of perceived responsiveness L (moving average).")
-    satisfaction_rate: float = param(0.05, 0.0, 1.0, unit="1/step", zh="满意度调整速度",
+    satisfaction_rate: float = param(0.08, 0.0, 1.0, unit="1/step", zh="满意度调整速度",
                                      en="Satisfaction rate", doc="Update rate of satisfaction.")
-    trust_rate: float = param(0.02, 0.0, 1.0, unit="1/step", zh="信任调整速度", en="Trust rate",
+    trust_rate: float = param(0.05, 0.0, 1.0, unit="1/step", zh="信任调整速度", en="Trust rate",
                               doc="Update rate of trust.")
+    sham_penalty: float = param(0.05, 0.0, 1.0, unit="index", zh="虚假办结信任损失", en="Sham-closure penalty",
+                                doc="Trust and satisfaction a resident loses when its item is closed unsolved.")
 
 
 @dataclass
@@ -304,20 +391,30 @@ class TwoNewBehaviourConfig:
                                  en="Motivation s.d.", doc="Spread of initial motivation.")
     participation_cost: float = param(0.6, 0.0, 5.0, unit="utility", zh="参与成本", en="Participation cost",
                                       doc="Mean cost c_k of taking part for a week.")
+    cost_spread: float = param(0.35, 0.0, 3.0, unit="utility", zh="参与成本离散度", en="Cost s.d.",
+                               doc="S.d. of organisations' participation costs (normal, floored at 0).")
+    sensitivity_spread: float = param(0.3, 0.0, 1.0, unit="share", zh="压力敏感度差异",
+                                      en="Sensitivity spread",
+                                      doc="Half-width of the uniform factor on pressure sensitivity (1 ± spread).")
+    motivation_cap: float = param(1.0, 0.0, 5.0, unit="utility", zh="内生动力上限增量",
+                                  en="Motivation ceiling",
+                                  doc="Most that supportive stimuli can add to motivation (diminishing returns).")
     pressure_sensitivity: float = param(1.2, 0.0, 5.0, unit="utility", zh="压力敏感度",
                                         en="Pressure sensitivity",
                                         doc="Mean response to external pressure (firms 1.25×, social orgs 0.75×).")
     conditional_cooperation: float = param(0.4, 0.0, 1.0, unit="weight", zh="条件合作", en="Conditional cooperation",
                                            doc="Weight γ < 1 of others' participation last week.")
+    spillover: float = param(0.3, 0.0, 1.0, unit="weight", zh="邻街道溢出", en="Spill-over",
+                             doc="Weight of neighbouring streets' organisations in an organisation's "
+                                 "reference group (imitation across street borders; 0 = no spill-over).")
     party_member_motivation: float = param(0.05, 0.0, 1.0, unit="utility/member",
                                            zh="党员带动", en="Party-member motivation",
                                            doc="Initial motivation each Party member adds to its organisation.")
-    crowding_out: float = param(0.015, 0.0, 1.0, unit="1/step", zh="压力挤出", en="Crowding out",
-                                doc="Motivation lost per step per unit of pressure (ε).")
-    motivation_gain: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力增长率", en="Motivation gain",
-                                   doc="Motivation gained per step per unit of reward, voice, recognition, contact.")
-    motivation_decay: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力衰减率", en="Motivation decay",
-                                    doc="Rate at which motivation returns to its initial level without stimulus.")
+    crowding_out: float = param(0.03, 0.0, 1.0, unit="1/step", zh="压力挤出", en="Crowding out",
+                                doc="Motivation lost per step per unit of controlling pressure felt (ε).")
+    motivation_rate: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力调整速度", en="Motivation rate",
+                                   doc="Rate at which motivation moves towards its target (b0 plus the "
+                                       "saturating effect of voice, recognition, contact and services).")
 
 
 @dataclass
@@ -335,10 +432,14 @@ class UnitBehaviourConfig:
                                     doc="Cost multiplier for units that outrank the street.")
     cost_noise: float = param(0.3, 0.0, 5.0, unit="utility", zh="成本波动", en="Cost noise",
                               doc="Week-to-week s.d. of a unit's participation cost.")
-    motivation_gain: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力增长率", en="Motivation gain",
-                                   doc="Motivation gained per step per unit of reward, recognition and service.")
-    motivation_decay: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力衰减率", en="Motivation decay",
-                                    doc="Rate at which a unit's motivation decays to zero without stimulus.")
+    cost_spread: float = param(0.3, 0.0, 5.0, unit="utility", zh="参与成本离散度", en="Cost s.d.",
+                               doc="S.d. of units' participation costs across units (normal, floored at 0).")
+    benefit_share_spread: float = param(0.1, 0.0, 0.5, unit="share", zh="收益分享离散度",
+                                        en="Benefit-share s.d.", doc="S.d. of units' benefit shares α_j.")
+    motivation_cap: float = param(0.6, 0.0, 5.0, unit="utility", zh="动力上限", en="Motivation ceiling",
+                                  doc="Most that recognition, cadre exchange and services can add (saturating).")
+    motivation_rate: float = param(0.05, 0.0, 1.0, unit="1/step", zh="动力调整速度", en="Motivation rate",
+                                   doc="Rate at which a unit's motivation moves towards its target.")
 
 
 @dataclass
@@ -360,13 +461,43 @@ class BuckPassingConfig:
 class StaffBehaviourConfig:
     """Community and street staff: intrinsic motivation, burnout, rewards."""
 
-    intrinsic_motivation: float = param(0.3, 0.0, 3.0, unit="utility", zh="工作人员内在动机",
+    intrinsic_motivation: float = param(0.2, 0.0, 3.0, unit="utility", zh="工作人员内在动机",
                                         en="Staff intrinsic motivation",
-                                        doc="Initial intrinsic reward ι for substantive work.")
+                                        doc="Mean intrinsic reward ι0 of substantive work of new staff.")
+    intrinsic_spread: float = param(0.4, 0.0, 2.0, unit="coefficient of variation", zh="内在动机差异",
+                                    en="Intrinsic-motivation spread",
+                                    doc="CV of ι0 across communities and streets (log-normal).")
+    substitution_spread: float = param(0.1, 0.0, 0.4, unit="s.d.", zh="替代性差异", en="Substitution spread",
+                                       doc="S.d. of δ across actors around evaluation.effort_substitution (Beta).")
+    effort_noise: float = param(0.05, 0.0, 1.0, unit="utility", zh="决策噪声", en="Effort noise",
+                                doc="S.d. of random-utility shocks to the marginal rewards, redrawn each "
+                                    "evaluation period (quantal response around the optimum; 0 = exact optimum).")
+    effort_scale: float = param(0.6, 0.01, 10.0, unit="effort", zh="满负荷努力", en="Full-time effort",
+                                doc="Total effort t_F + t_S at which staff use all their free hours; "
+                                    "below it they use that share of them.")
+    paperwork_floor: float = param(0.1, 0.0, 0.5, unit="share of free hours", zh="留痕底线",
+                                   en="Paperwork floor",
+                                   doc="Least share of free hours spent on form (records, 留痕) whatever the rewards.")
+    score_feedback: float = param(0.5, 0.0, 2.0, unit="multiplier", zh="考核结果反馈",
+                                  en="Score feedback",
+                                  doc="How much a community's evaluation score (relative to the mean) moves its staff's "
+                                      "morale target, scaled by the promotion link β.")
     burnout_rate: float = param(0.01, 0.0, 1.0, unit="1/step", zh="倦怠速度", en="Burnout rate",
-                                doc="Intrinsic motivation lost per step at full overload.")
-    recovery_rate: float = param(0.02, 0.0, 1.0, unit="1/step", zh="恢复速度", en="Recovery rate",
-                                 doc="Rate at which intrinsic motivation returns towards its initial level.")
+                                doc="Intrinsic motivation lost per step at full overload (share of ι0).")
+    recovery_rate: float = param(0.05, 0.0, 1.0, unit="1/step", zh="恢复速度", en="Recovery rate",
+                                 doc="Rate at which ι returns towards its target in weeks without campaigns "
+                                     "(rest between campaigns), scaled by the hours left free.")
+    turnover_rate: float = param(0.004, 0.0, 0.2, unit="1/staff-week", zh="人员流动率", en="Turnover rate",
+                                 doc="Weekly probability a staff member leaves for ordinary reasons.")
+    burnout_turnover: float = param(0.02, 0.0, 0.5, unit="1/staff-week", zh="倦怠离职率",
+                                    en="Burnout turnover",
+                                    doc="Extra weekly quit probability of fully burned-out staff (ι → 0); "
+                                        "leavers are replaced by new staff with fresh ι and no experience.")
+    learning_weeks: float = param(26.0, 1.0, 520.0, unit="steps", zh="上手周期", en="Learning time",
+                                  doc="Time constant with which new staff gain experience.")
+    novice_productivity: float = param(0.5, 0.0, 1.0, unit="share", zh="新手效率", en="Novice productivity",
+                                       doc="Productivity and solution quality of staff with no experience "
+                                           "(experienced staff: 1).")
 
 
 @dataclass
@@ -401,9 +532,9 @@ class MetricsConfig:
     """How the per-step metrics are computed."""
 
     window: int = param(4, 1, 52, unit="steps", zh="统计窗口", en="Metric window",
-                        doc="Trailing window for event rates (return flow, resolution, cost).")
-    burn_in: int = param(13, 0, 520, unit="steps", zh="预热期", en="Burn-in",
-                         doc="Steps left out of participation_volatility.")
+                        doc="Trailing window for event rates (return flow, closure, resolution, cost).")
+    record_spin_up: bool = param(False, zh="记录预热期", en="Record spin-up",
+                                 doc="Keep the spin-up weeks (steps ≤ 0) in the timeseries.")
 
 
 @dataclass
@@ -412,7 +543,10 @@ class RPBConfig:
 
     name: str = param("baseline", zh="情景名称", en="Scenario name", doc="Name of the scenario.")
     steps: int = param(104, 1, 5200, unit="steps (weeks)", zh="仿真步数", en="Steps",
-                       doc="Number of weekly steps to run.")
+                       doc="Number of weekly steps to run (after the spin-up).")
+    spin_up: int = param(104, 0, 1040, unit="steps (weeks)", zh="预热期", en="Spin-up",
+                         doc="Weeks run before week 1 to reach the steady state (detected warm-up, see "
+                             "docs/validation); left out of outputs. The same for every arm of a comparison.")
     seed: int = param(0, 0, 2**32 - 1, unit="", zh="随机种子", en="Seed",
                       doc="Seed of the model's one numpy Generator.")
     population: PopulationConfig = field(default_factory=PopulationConfig)
@@ -421,6 +555,7 @@ class RPBConfig:
     incentives: IncentivesConfig = field(default_factory=IncentivesConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     market: MarketConfig = field(default_factory=MarketConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     items: ItemsConfig = field(default_factory=ItemsConfig)
     residents: ResidentBehaviourConfig = field(default_factory=ResidentBehaviourConfig)
     two_new: TwoNewBehaviourConfig = field(default_factory=TwoNewBehaviourConfig)
@@ -429,10 +564,17 @@ class RPBConfig:
     staff: StaffBehaviourConfig = field(default_factory=StaffBehaviourConfig)
     submodels: SubmodelConfig = field(default_factory=SubmodelConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    street_levers: list[Any] = field(
+        default_factory=list,
+        metadata=dict(lo=None, hi=None, unit="", zh="分街道政策", en="Per-street levers", choices=None,
+                      doc="List of {streets: [i, ...] | {share: x}, set: {dotted.field: value}}: lever values "
+                          "in some streets only (a share draws the streets from the seed)."),
+    )
     interventions: list[Any] = field(
         default_factory=list,
         metadata=dict(lo=None, hi=None, unit="", zh="政策干预", en="Interventions", choices=None,
-                      doc="List of {step: N, set: {dotted.field: value}} applied at the start of step N."),
+                      doc="List of {step: N, set: {dotted.field: value}, streets: optional} applied at the "
+                          "start of step N (in the named streets only when streets is given: a pilot)."),
     )
 
 
@@ -523,8 +665,11 @@ def _walk(cls, prefix="") -> Iterator[FieldSpec]:
                         m.get("unit", ""), m.get("zh", ""), m.get("en", ""), m.get("doc", ""))
 
 
+#: Top-level fields that hold lists of policy changes rather than schema leaves.
+LIST_FIELDS = ("street_levers", "interventions")
+
 _GROUPS = {f.name: f.default_factory for f in dataclasses.fields(RPBConfig)
-           if f.default_factory is not dataclasses.MISSING and f.name != "interventions"}
+           if f.default_factory is not dataclasses.MISSING and f.name not in LIST_FIELDS}
 
 
 def iter_field_specs() -> Iterator[FieldSpec]:
@@ -554,7 +699,7 @@ def to_dict(cfg: RPBConfig) -> dict:
         v = getattr(cfg, f.name)
         if dataclasses.is_dataclass(v):
             out[f.name] = {g.name: getattr(v, g.name) for g in dataclasses.fields(v)}
-        elif f.name == "interventions":
+        elif f.name in LIST_FIELDS:
             out[f.name] = [_plain_intervention(iv) for iv in v]
         else:
             out[f.name] = v
@@ -567,6 +712,10 @@ def _plain_intervention(iv):
     d = dict(iv)
     if hasattr(d.get("set"), "items"):
         d["set"] = dict(d["set"])
+    if hasattr(d.get("streets"), "items"):
+        d["streets"] = dict(d["streets"])
+    elif isinstance(d.get("streets"), tuple):
+        d["streets"] = list(d["streets"])
     return d
 
 
@@ -581,8 +730,8 @@ def from_dict(data: dict) -> RPBConfig:
             for sub, v in value.items():
                 field_spec(f"{key}.{sub}", v)
                 setattr(group, sub, v)
-        elif key == "interventions":
-            cfg.interventions = _intervention_list(value)
+        elif key in LIST_FIELDS:
+            setattr(cfg, key, _intervention_list(value, key))
         else:
             field_spec(key, value)
             setattr(cfg, key, value)
@@ -659,7 +808,12 @@ def freeze(obj):
 
 
 def _freeze_intervention(iv):
-    return FrozenDict({"step": iv["step"], "set": FrozenDict(dict(iv["set"]))})
+    out = {k: v for k, v in iv.items() if k not in ("set", "streets")}
+    out["set"] = FrozenDict(dict(iv["set"]))
+    streets = iv.get("streets")
+    if streets is not None:
+        out["streets"] = FrozenDict(dict(streets)) if hasattr(streets, "items") else tuple(streets)
+    return FrozenDict(out)
 
 
 def validate(cfg: RPBConfig) -> RPBConfig:
@@ -683,6 +837,7 @@ def validate(cfg: RPBConfig) -> RPBConfig:
         for p in parts[:-1]:
             obj = getattr(obj, p)
         setattr(obj, parts[-1], value)
+    out.street_levers = validate_street_levers(cfg.street_levers, data)
     out.interventions = validate_interventions(cfg.interventions, data)
     return freeze(out)
 
@@ -699,18 +854,73 @@ def _check_cross_field(data: dict) -> None:
     if data["admin.campaign_length"] > data["admin.campaign_period"]:
         raise ConfigError("admin.campaign_length", data["admin.campaign_length"],
                           f"at most admin.campaign_period ({data['admin.campaign_period']})")
-    if data["metrics.burn_in"] >= data["steps"] and data["steps"] > 1:
-        # Not fatal for short test runs: volatility then uses the whole run (documented).
-        pass
 
 
-def _intervention_list(value) -> list:
-    """``interventions`` as a list, or ConfigError if it is not a list of mappings."""
+def _intervention_list(value, name: str = "interventions") -> list:
+    """``interventions`` (or ``street_levers``) as a list, or ConfigError if it is not a list."""
     if value is None:
         return []
     if isinstance(value, (str, bytes)) or hasattr(value, "keys") or not hasattr(value, "__iter__"):
-        raise ConfigError("interventions", value, "a list of {step: N, set: {...}}")
+        shape = "{step: N, set: {...}}" if name == "interventions" else "{streets: [...], set: {...}}"
+        raise ConfigError(name, value, f"a list of {shape}")
     return list(value)
+
+
+def _check_streets(where: str, streets, base: dict | None):
+    """A street selector: a list of street indices, or {share: x} (drawn per seed)."""
+    n = base.get("population.n_streets") if base else None
+    if hasattr(streets, "items"):
+        if set(streets.keys()) != {"share"}:
+            raise ConfigError(where, dict(streets), "a list of street indices or {share: x}")
+        share = streets["share"]
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise ConfigError(where + ".share", share, "number in [0, 1]")
+        return {"share": float(share)}
+    if isinstance(streets, (str, bytes)) or not hasattr(streets, "__iter__"):
+        raise ConfigError(where, streets, "a list of street indices or {share: x}")
+    out = []
+    for s in streets:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0 or (n is not None and s >= n):
+            hi = f"{n - 1}" if n is not None else "n_streets − 1"
+            raise ConfigError(where, list(streets), f"street indices in [0, {hi}]")
+        out.append(int(s))
+    return sorted(set(out))
+
+
+def _check_set(where: str, sets, per_street: bool = False) -> dict:
+    if not hasattr(sets, "items"):
+        raise ConfigError(where + ".set", sets, "a mapping of dotted field names to values")
+    checked = {}
+    for key, value in _flatten_set(sets):
+        if key in ("seed", "steps", "name", "spin_up") or key.startswith(("population.", "metrics.")):
+            raise ConfigError(f"{where}.set.{key}", value,
+                              "a behavioural or policy field (population, steps, spin-up, metrics and "
+                              "seed are fixed at build)")
+        try:
+            spec = field_spec(key)
+        except ConfigError:
+            raise ConfigError(f"{where}.set.{key}", value, "a field of the schema",
+                              "unknown field") from None
+        if per_street and key not in STREET_FIELDS:
+            raise ConfigError(f"{where}.set.{key}", value, "a lever that can differ between streets: "
+                              + ", ".join(sorted(STREET_FIELDS)))
+        try:
+            checked[key] = spec.check(value)
+        except ConfigError as e:
+            raise ConfigError(f"{where}.set.{key}", value, e.allowed) from None
+    return checked
+
+
+def validate_street_levers(street_levers, base: dict | None = None) -> list[dict]:
+    """Check ``[{streets: [...] | {share: x}, set: {dotted.field: value}}]``; normalised copies."""
+    out = []
+    for i, sl in enumerate(_intervention_list(street_levers, "street_levers")):
+        where = f"street_levers[{i}]"
+        if not hasattr(sl, "keys") or set(sl.keys()) != {"streets", "set"}:
+            raise ConfigError(where, sl, "a mapping {streets: [...] | {share: x}, set: {...}}")
+        out.append({"streets": _check_streets(where + ".streets", sl["streets"], base),
+                    "set": _check_set(where, sl.get("set") or {}, per_street=True)})
+    return out
 
 
 def validate_interventions(interventions, base: dict | None = None) -> list[dict]:
@@ -723,29 +933,17 @@ def validate_interventions(interventions, base: dict | None = None) -> list[dict
     out = []
     for i, iv in enumerate(interventions):
         where = f"interventions[{i}]"
-        if not hasattr(iv, "keys") or set(iv.keys()) - {"step", "set"} or "step" not in iv:
-            raise ConfigError(where, iv, "a mapping {step: N, set: {dotted.field: value}}")
+        if not hasattr(iv, "keys") or set(iv.keys()) - {"step", "set", "streets"} or "step" not in iv:
+            raise ConfigError(where, iv, "a mapping {step: N, set: {dotted.field: value}, "
+                                         "streets: optional}")
         step = iv["step"]
         if isinstance(step, bool) or not isinstance(step, int) or step < 1:
             raise ConfigError(where + ".step", step, "an integer >= 1 (steps count from 1)")
-        sets = iv.get("set") or {}
-        if not hasattr(sets, "items"):
-            raise ConfigError(where + ".set", sets, "a mapping of dotted field names to values")
-        checked = {}
-        for key, value in _flatten_set(sets):
-            if key in ("seed", "steps", "name") or key.startswith("population."):
-                raise ConfigError(f"{where}.set.{key}", value,
-                                  "a behavioural or policy field (population, steps and seed are fixed at build)")
-            try:
-                spec = field_spec(key)
-            except ConfigError:
-                raise ConfigError(f"{where}.set.{key}", value, "a field of the schema",
-                                  "unknown field") from None
-            try:
-                checked[key] = spec.check(value)
-            except ConfigError as e:
-                raise ConfigError(f"{where}.set.{key}", value, e.allowed) from None
-        out.append({"step": step, "set": checked})
+        per_street = iv.get("streets") is not None
+        entry = {"step": step, "set": _check_set(where, iv.get("set") or {}, per_street)}
+        if iv.get("streets") is not None:
+            entry["streets"] = _check_streets(where + ".streets", iv["streets"], base)
+        out.append(entry)
     return sorted(out, key=lambda iv: iv["step"])
 
 

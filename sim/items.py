@@ -1,8 +1,10 @@
 """Items (事项/诉求) and their hand-off history, stored as numpy columns.
 
 An item is raised by a resident, lives in one *stage* at a time (community queue, street
-queue, joint-conference queue, with assignees, with a provider) and ends *resolved* or
-*expired*. Every move between holders is a hand-off event recorded with who, when and why
+queue, joint-conference queue, with assignees, with a provider) and ends *closed* (办结) or
+*expired*. A closed item is *solved* (解决) or not: closing is what the paperwork records,
+solving is what the resident gets. An item closed unsolved may come back as a repeat
+complaint (重复诉求), a new item whose ``repeat_of`` names the old one. Every move between holders is a hand-off event recorded with who, when and why
 (:class:`EventLog`). Items are columns of numpy arrays (struct of arrays) so that each phase of
 a step is a vectorised operation over the open items, however many there are.
 
@@ -19,16 +21,16 @@ import tempfile
 import numpy as np
 import pandas as pd
 
-__all__ = ["EventLog", "ItemStore", "Reason", "RecordSink", "Stage", "Status"]
+__all__ = ["EventLog", "ItemStore", "Reason", "RecordSink", "RepeatQueue", "Stage", "Status"]
 
 
 class Status:
     """Item status codes."""
 
     OPEN = 0
-    RESOLVED = 1
+    CLOSED = 1
     EXPIRED = 2
-    NAMES = ("open", "resolved", "expired")
+    NAMES = ("open", "closed", "expired")
 
 
 class Stage:
@@ -54,12 +56,15 @@ class Reason:
     OUTSOURCE = 5    # street -> provider
     FLOW_BACK = 6    # assignees shirk -> street (责任回流)
     PUSH_DOWN = 7    # street -> community (结果回流)
-    RESOLVE = 8      # closed, resolved by the holder
+    CLOSE = 8        # closed (办结) by the holder after working it (solved or not)
     DELAY = 9        # holder kept it without resolving this step
     EXPIRE = 10      # closed, too old
     NO_ASSIGNEE = 11  # conference -> street: the conference has no member to assign to
+    PAPER_CLOSE = 12  # closed on paper with form hours (formal reply, 以文办结), overdue item
+    REPEAT = 13       # resident -> community: an item closed unsolved is raised again
     NAMES = ("raised", "escalate", "to_conference", "assign_list", "assign_negotiated",
-             "outsource", "flow_back", "push_down", "resolve", "delay", "expire", "no_assignee")
+             "outsource", "flow_back", "push_down", "close", "delay", "expire", "no_assignee",
+             "paper_close", "repeat")
     HANDOFFS = frozenset({ESCALATE, TO_CONFERENCE, ASSIGN_LIST, ASSIGN_NEGOTIATED, OUTSOURCE,
                           FLOW_BACK, PUSH_DOWN, NO_ASSIGNEE})
 
@@ -122,6 +127,11 @@ _ITEM_COLUMNS = {
     "created": np.int32,
     "closed": np.int32,        # -1 while open
     "status": np.int8,
+    "solved": np.bool_,        # closed and actually solved (解决)
+    "repeat_of": np.int64,     # item_id this item repeats (−1: a new matter)
+    "responded": np.int32,     # step of the first action on it (−1: none yet)
+    "needed": np.float64,      # hours a real solution needs at the current holder
+    "substance_done": np.float64,  # substantive hours spent on it at the current holder
     "stage": np.int8,
     "holder": np.int64,        # node id of the current holder
     "handoffs": np.int16,
@@ -144,7 +154,8 @@ class ItemStore:
         self.next_id = 0
         self.cols = {k: np.zeros(capacity, t) for k, t in _ITEM_COLUMNS.items()}
         self.n_created = 0
-        self.n_resolved = 0
+        self.n_closed = 0
+        self.n_solved = 0
         self.n_expired = 0
 
     def __getattr__(self, name):
@@ -155,7 +166,7 @@ class ItemStore:
 
     @property
     def n_open(self) -> int:
-        return self.n_created - self.n_resolved - self.n_expired
+        return self.n_created - self.n_closed - self.n_expired
 
     def _reserve(self, extra: int) -> None:
         need = self.n + extra
@@ -180,19 +191,24 @@ class ItemStore:
                 a[rows] = 0
         self.cols["item_id"][rows] = np.arange(self.next_id, self.next_id + m)
         self.cols["closed"][rows] = -1
+        if "repeat_of" not in columns:
+            self.cols["repeat_of"][rows] = -1
+        self.cols["responded"][rows] = -1
         self.n += m
         self.next_id += m
         self.n_created += m
         return rows
 
-    def close(self, rows: np.ndarray, status: int, step: int) -> None:
-        """Close open items at ``rows`` with a final status."""
+    def close(self, rows: np.ndarray, status: int, step: int, solved=None) -> None:
+        """End open items at ``rows``: closed (``solved`` a bool array) or expired."""
         c = self.cols
         c["status"][rows] = status
         c["stage"][rows] = Stage.CLOSED
         c["closed"][rows] = step
-        if status == Status.RESOLVED:
-            self.n_resolved += rows.size
+        if status == Status.CLOSED:
+            self.n_closed += rows.size
+            c["solved"][rows] = solved
+            self.n_solved += int(np.count_nonzero(solved))
         else:
             self.n_expired += rows.size
 
@@ -218,7 +234,7 @@ class ItemStore:
         if rows is None:
             rows = np.arange(self.n)
         df = pd.DataFrame({k: self.cols[k][rows] for k in self.COLUMNS
-                           if k not in ("work_left", "outsource_draw")})
+                           if k not in ("work_left", "outsource_draw", "needed", "substance_done")})
         df["status"] = pd.Categorical.from_codes(df["status"].astype(np.int8), Status.NAMES)
         df["stage"] = pd.Categorical.from_codes(df["stage"].astype(np.int8), Stage.NAMES)
         return df
@@ -271,3 +287,34 @@ class EventLog:
     def table(self) -> pd.DataFrame | None:
         self.flush()
         return self.sink.frame(self.COLUMNS)
+
+
+class RepeatQueue:
+    """Items closed unsolved that their residents will raise again (重复诉求), by due step."""
+
+    FIELDS = ("item_id", "origin", "community", "difficulty", "specialised", "domain")
+
+    def __init__(self):
+        self.due_step = np.zeros(0, np.int64)
+        self.cols = {f: np.zeros(0) for f in self.FIELDS}
+
+    def __len__(self) -> int:
+        return int(self.due_step.size)
+
+    def add(self, due_step: np.ndarray, **cols) -> None:
+        if due_step.size == 0:
+            return
+        self.due_step = np.concatenate([self.due_step, due_step])
+        for f in self.FIELDS:
+            self.cols[f] = np.concatenate([self.cols[f], cols[f]]) if self.cols[f].size else cols[f].copy()
+
+    def due(self, step: int) -> dict | None:
+        """Pop and return the repeats due at ``step`` (None if none)."""
+        now = self.due_step <= step
+        if not now.any():
+            return None
+        out = {f: a[now] for f, a in self.cols.items()}
+        keep = ~now
+        self.due_step = self.due_step[keep]
+        self.cols = {f: a[keep] for f, a in self.cols.items()}
+        return out

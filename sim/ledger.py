@@ -24,9 +24,12 @@ class StepLedger:
     def reset(self) -> None:
         C = self.n_communities
         self.resources = 0.0  # hour-equivalents spent on items and form work
+        self.budget_spent = 0.0  # hour-equivalents paid from street budgets
         self.created_by_community = np.zeros(C, np.int64)
-        self.resolved_by_community = np.zeros(C, np.int64)
+        self.closed_by_community = np.zeros(C, np.int64)
+        self.solved_by_community = np.zeros(C, np.int64)
         self.expired_by_community = np.zeros(C, np.int64)
+        self.sham_owners: list[np.ndarray] = []  # residents whose item was closed unsolved
         self.flowed_back_by_community = np.zeros(C, np.int64)
         self.community_hours_on_items = np.zeros(C)
         self.pushed_down = 0
@@ -43,27 +46,57 @@ class StepLedger:
 
 
 class ClosureHistory:
-    """Per-step sums over items closed in that step (index = step)."""
+    """Per-step sums of item events (index = step, spin-up steps ≤ 0 included).
 
-    FIELDS = ("closed", "resolved", "expired", "assigned", "assigned_returned", "handoffs",
-              "resolution_time", "resources")
+    Fields: items ``closed`` (办结), ``solved`` (解决), ``expired``; of those ended, the
+    ``assigned`` ones and those that ``assigned_returned`` (flowed back at least once);
+    ``handoffs`` and ``closure_time`` summed over ended/closed items; ``resources`` and
+    ``budget_spent`` (hour-equivalents); ``created`` and ``repeats`` (new items that repeat an
+    unsolved closure); ``response_due`` (items whose response deadline fell this step) and
+    ``response_met`` (of those, acted on in time); ``responded_by_created`` (helper: items
+    acted on in time, by creation step).
+    """
 
-    def __init__(self, steps: int):
-        self.data = {f: np.zeros(steps + 1) for f in self.FIELDS}
+    FIELDS = ("closed", "solved", "expired", "assigned", "assigned_returned", "handoffs",
+              "closure_time", "resources", "budget_spent", "created", "repeats", "response_due",
+              "response_met", "responded_by_created")
+
+    def __init__(self, steps: int, first_step: int = 0):
+        self.first = min(0, first_step)  # lowest step stored
+        self.data = {f: np.zeros(steps + 1 - self.first) for f in self.FIELDS}
 
     def grow(self, steps: int) -> None:
+        need = steps + 1 - self.first
         for f, a in self.data.items():
-            if a.size < steps + 1:
-                b = np.zeros(max(steps + 1, 2 * a.size))
+            if a.size < need:
+                b = np.zeros(max(need, 2 * a.size))
                 b[: a.size] = a
                 self.data[f] = b
 
     def add(self, step: int, **values) -> None:
-        if step >= self.data["closed"].size:
+        if step - self.first >= self.data["closed"].size:
             self.grow(step)
+        i = step - self.first
         for f, v in values.items():
-            self.data[f][step] += v
+            self.data[f][i] += v
+
+    def add_by_step(self, field: str, steps: np.ndarray) -> None:
+        """Add 1 at each of ``steps`` (may repeat)."""
+        if steps.size:
+            if int(steps.max()) - self.first >= self.data[field].size:
+                self.grow(int(steps.max()))
+            np.add.at(self.data[field], steps - self.first, 1.0)
+
+    def get(self, field: str, step: int) -> float:
+        i = step - self.first
+        a = self.data[field]
+        return float(a[i]) if 0 <= i < a.size else 0.0
 
     def window(self, field: str, step: int, width: int) -> float:
-        lo = max(0, step - width + 1)
-        return float(self.data[field][lo: step + 1].sum())
+        lo = max(self.first, step - width + 1)
+        return float(self.data[field][lo - self.first: step + 1 - self.first].sum())
+
+    def total(self, field: str, start: int, stop: int) -> float:
+        """Sum over steps start..stop (inclusive)."""
+        lo = max(self.first, start)
+        return float(self.data[field][lo - self.first: stop + 1 - self.first].sum())

@@ -1,9 +1,12 @@
 """Metrics: one table (name, unit, zh/en label, formula) and one reporter function each.
 
 Collected by Mesa's ``DataCollector`` at t = 0 and after every step. Event rates use the items
-*closed* in a trailing window of ``metrics.window`` steps (exact sums kept by
-:class:`sim.ledger.ClosureHistory`). A rate with an empty denominator is 0.0, never NaN.
-``docs/metrics.md`` is generated from :data:`METRICS` (``python -m sim.docs``).
+that *ended* (closed or expired) in a trailing window of ``metrics.window`` steps (exact sums
+kept by :class:`sim.ledger.ClosureHistory`). Missing-rate rule: a rate whose denominator is
+empty is missing (NaN) in the per-step series, with its denominator beside it as
+``<rate>_n``; the t = 0 row's rates are missing; a summary rate is *pooled* (Σ numerators /
+Σ denominators over weeks 1..T), NaN when nothing was counted. ``docs/metrics.md`` is
+generated from :data:`METRICS` (``python -m sim.docs``).
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["METRICS", "METRIC_NAMES", "Metric", "model_reporters", "ratio", "summarise"]
+__all__ = ["METRICS", "METRIC_NAMES", "RATE_METRICS", "SHARE_METRICS", "Metric", "StreetLog",
+           "model_reporters", "participation_amplitude", "ratio", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,15 @@ class Metric:
     zh: str
     en: str
     formula: str
+    num: str = ""   # for rates: ClosureHistory field of the numerator
+    den: tuple = ()  # for rates: ClosureHistory field(s) summed into the denominator
 
+    @property
+    def is_rate(self) -> bool:
+        return bool(self.num)
+
+
+_ENDED = ("closed", "expired")
 
 METRICS: tuple[Metric, ...] = (
     Metric("participation_two_new", "share", "两新组织参与率", "Two-new participation",
@@ -32,14 +45,25 @@ METRICS: tuple[Metric, ...] = (
     Metric("participation_residents", "share", "居民参与率", "Resident participation",
            "share of residents volunteering or joining deliberation this week"),
     Metric("return_flow_rate", "share", "事项回流率", "Item return-flow rate",
-           "of items closed in the window that were ever assigned to units/organisations, the "
-           "share that flowed back at least once"),
+           "of items ended in the window that were ever assigned to units/organisations, the "
+           "share that flowed back at least once", "assigned_returned", ("assigned",)),
     Metric("handoffs_per_item", "hand-offs/item", "每件事项转手次数", "Hand-offs per item",
-           "mean hand-offs of items closed in the window"),
-    Metric("resolution_rate", "share", "办结率", "Resolution rate",
-           "resolved / (resolved + expired) among items closed in the window"),
-    Metric("mean_resolution_time", "steps", "平均办结时长", "Mean resolution time",
-           "mean of (closed − created) over items resolved in the window"),
+           "mean hand-offs of items ended in the window", "handoffs", _ENDED),
+    Metric("closure_rate", "share", "办结率", "Closure rate",
+           "closed / (closed + expired) among items ended in the window (办结: closed on the "
+           "record, solved or not)", "closed", _ENDED),
+    Metric("resolution_rate", "share", "解决率", "Resolution rate",
+           "solved / (closed + expired) among items ended in the window (解决: actually solved)",
+           "solved", _ENDED),
+    Metric("response_rate", "share", "响应率", "Response rate",
+           "share of items whose response deadline (items.response_deadline) fell in the window "
+           "that were acted on in time", "response_met", ("response_due",)),
+    Metric("repeat_complaint_rate", "share", "重复诉求率", "Repeat-complaint rate",
+           "share of items raised in the window that repeat an item closed unsolved",
+           "repeats", ("created",)),
+    Metric("mean_closure_time", "steps", "平均办结时长", "Mean closure time",
+           "mean of (closed − created) over items closed in the window", "closure_time",
+           ("closed",)),
     Metric("backlog", "items", "积压事项", "Backlog", "items open at the end of the step"),
     Metric("satisfaction", "index [0,1]", "居民满意度", "Resident satisfaction",
            "mean satisfaction of residents"),
@@ -49,30 +73,60 @@ METRICS: tuple[Metric, ...] = (
     Metric("autonomy_space", "share", "社区自治空间", "Autonomy space",
            "mean over communities of hours left after administrative tasks / staff hours"),
     Metric("form_effort_share", "share", "形式努力占比", "Form effort share",
-           "mean over streets and communities of t_F / (t_F + t_S)"),
-    Metric("evaluation_gap", "index [-1,1]", "考核得分与满意度差距", "Evaluation gap",
-           "mean over communities of (evaluation score now − mean satisfaction of its "
-           "residents); positive = the score overstates"),
-    Metric("cost_per_resolved_item", "hour-equivalents/item", "每件办结成本",
-           "Cost per resolved item",
-           "resources spent in the window (staff hours on items and form, assignees' hours, "
-           "outsourcing) / items resolved in the window"),
+           "mean over streets and communities that worked of form hours / (form + substance "
+           "hours) this week"),
+    Metric("staff_motivation", "utility", "工作人员内在动机", "Staff intrinsic motivation",
+           "mean intrinsic motivation ι of community staff"),
+    Metric("staff_turnover", "1/year", "工作人员年流失率", "Staff turnover",
+           "community staff who left this week / staff, × 52"),
+    Metric("evaluation_gap", "index [-1,1]", "考核偏差", "Evaluation gap",
+           "mean over communities of (latest evaluation score − true performance P of that "
+           "period, the share of its items solved); positive = the score overstates"),
+    Metric("score_satisfaction_gap", "index [-1,1]", "考核得分与满意度差距",
+           "Score–satisfaction gap",
+           "mean over communities of (latest evaluation score − mean satisfaction of its residents)"),
+    Metric("budget_spent", "hour-equivalents/street-week", "街道经费支出", "Budget spent",
+           "mean over streets of remedy spending this week (never above budget.street_budget)"),
+    Metric("cost_per_solved_item", "hour-equivalents/item", "每件解决成本", "Cost per solved item",
+           "resources spent in the window (staff hours on items, form and cadre duties, "
+           "assignees' hours, budget spending) / items solved in the window", "resources",
+           ("solved",)),
 )
 
 METRIC_NAMES = tuple(m.name for m in METRICS)
+RATE_METRICS = tuple(m.name for m in METRICS if m.is_rate)
+SHARE_METRICS = tuple(m.name for m in METRICS if m.unit == "share" or m.unit.startswith("index"))
+_BY_NAME = {m.name: m for m in METRICS}
 
 
 def ratio(num: float, den: float) -> float:
-    """num/den, or 0.0 when the denominator is empty."""
-    return float(num / den) if den > 0 else 0.0
+    """num/den, or NaN when the denominator is empty (the missing-rate rule)."""
+    return float(num / den) if den > 0 else float("nan")
 
 
 def _mean(a) -> float:
-    return float(a.mean()) if a.size else 0.0
+    return float(a.mean()) if a.size else float("nan")
 
 
 def _window(model, field):
-    return model.closures.window(field, model.steps, model.config.metrics.window)
+    return model.history.window(field, model.steps, model.config.metrics.window)
+
+
+def _rate_reporters():
+    out = {}
+    for m in METRICS:
+        if not m.is_rate:
+            continue
+
+        def den(model, m=m):
+            return sum(_window(model, f) for f in m.den)
+
+        def rate(model, m=m, den=den):
+            return ratio(_window(model, m.num), den(model))
+
+        out[m.name] = rate
+        out[m.name + "_n"] = den
+    return out
 
 
 def participation_two_new(model):
@@ -85,22 +139,6 @@ def participation_units(model):
 
 def participation_residents(model):
     return _mean(model.state["residents"].participating)
-
-
-def return_flow_rate(model):
-    return ratio(_window(model, "assigned_returned"), _window(model, "assigned"))
-
-
-def handoffs_per_item(model):
-    return ratio(_window(model, "handoffs"), _window(model, "closed"))
-
-
-def resolution_rate(model):
-    return ratio(_window(model, "resolved"), _window(model, "closed"))
-
-
-def mean_resolution_time(model):
-    return ratio(_window(model, "resolution_time"), _window(model, "resolved"))
 
 
 def backlog(model):
@@ -129,42 +167,147 @@ def form_effort_share(model):
     shares = []
     for key in ("streets", "communities"):
         g = model.state[key]
-        total = g.t_form + g.t_substance
-        shares.append(np.divide(g.t_form, total, out=np.zeros_like(total), where=total > 0))
+        worked = g.form_hours + g.substance_hours
+        shares.append((g.form_hours / np.where(worked > 0, worked, 1.0))[worked > 0])
     return _mean(np.concatenate(shares))
 
 
+def staff_motivation(model):
+    return _mean(model.state["communities"].intrinsic)
+
+
+def staff_turnover(model):
+    c = model.state["communities"]
+    return float(52.0 * c.leavers.sum() / c.n_staff.sum())
+
+
 def evaluation_gap(model):
-    from .institutions.evaluation import evaluation_score
-
-    sat = model.satisfaction_by_community()
-    score = evaluation_score(model.state["communities"].form_output, sat, model.config.evaluation)
-    return _mean(score - sat)
+    c = model.state["communities"]
+    known = ~np.isnan(c.true_performance)
+    return _mean((c.score - c.true_performance)[known])
 
 
-def cost_per_resolved_item(model):
-    return ratio(_window(model, "resources"), _window(model, "resolved"))
+def score_satisfaction_gap(model):
+    return _mean(model.state["communities"].score - model.satisfaction_by_community())
+
+
+def budget_spent(model):
+    return float(model.ledger.budget_spent / model.layout.n_streets)
 
 
 def model_reporters() -> dict:
-    """Reporter functions for Mesa's DataCollector, keyed by metric name."""
+    """Reporter functions for Mesa's DataCollector: each metric, and ``<rate>_n`` beside each
+    rate."""
     g = globals()
-    return {name: g[name] for name in METRIC_NAMES}
-
-
-def summarise(timeseries, burn_in: int, counts: dict | None = None) -> dict[str, float]:
-    """Per-run summary: mean over steps 1..T and final value of each metric, plus
-    ``participation_volatility`` (coefficient of variation of ``participation_two_new``
-    over the steps after ``burn_in``; all steps 1..T if the run is shorter)."""
-    body = timeseries.iloc[1:] if len(timeseries) > 1 else timeseries
-    out: dict[str, float] = {}
+    rates = _rate_reporters()
+    out = {}
     for name in METRIC_NAMES:
-        col = body[name].to_numpy(float)
-        out[name] = float(col.mean()) if col.size else 0.0
-        out[f"{name}_final"] = float(timeseries[name].iloc[-1])
-    p = timeseries["participation_two_new"].to_numpy(float)
-    after = p[burn_in + 1:] if burn_in + 1 < p.size else p[1:]
-    out["participation_volatility"] = ratio(float(after.std()), float(after.mean())) if after.size else 0.0
-    if counts:
-        out.update({k: float(v) for k, v in counts.items()})
+        out[name] = rates[name] if name in rates else g[name]
+        if name + "_n" in rates:
+            out[name + "_n"] = rates[name + "_n"]
     return out
+
+
+def participation_amplitude(model) -> float:
+    """Campaign-locked amplitude of two-new participation: per organisation, its share of
+    campaign weeks taking part minus its share of other weeks, averaged over organisations
+    (weeks 1..T; NaN without both kinds of week or without organisations)."""
+    st = model.state["two_new"]
+    if st.cost.size == 0 or (st.weeks_seen == 0).any():
+        return float("nan")
+    share = st.weeks_in / st.weeks_seen
+    return float((share[:, 1] - share[:, 0]).mean())
+
+
+def summarise(model) -> dict[str, float]:
+    """Per-run summary over weeks 1..T.
+
+    Shares and levels: mean over steps 1..T and ``_final`` (step T). Rates: pooled over weeks
+    1..T (Σ numerators / Σ denominators), with ``<rate>_n`` the pooled denominator and
+    ``<rate>_final`` the windowed value at T. Also ``participation_amplitude`` and item counts.
+    """
+    ts = model.timeseries()
+    body = ts.loc[ts.index >= 1]
+    T = int(body.index.max()) if len(body) else 0
+    out: dict[str, float] = {}
+    h = model.history
+    for m in METRICS:
+        if m.is_rate:
+            den = sum(h.total(f, 1, T) for f in m.den)
+            out[m.name] = ratio(h.total(m.num, 1, T), den)
+            out[m.name + "_n"] = float(den)
+        else:
+            col = body[m.name].to_numpy(float)
+            out[m.name] = float(np.nanmean(col)) if np.isfinite(col).any() else float("nan")
+        out[f"{m.name}_final"] = float(ts[m.name].iloc[-1])
+    out["participation_amplitude"] = participation_amplitude(model)
+    out.update({k: float(v) for k, v in model.item_counts().items()})
+    return out
+
+
+class StreetLog:
+    """Street × step records of the headline metrics (``RunResult.by_street``)."""
+
+    RATES = (("closure_rate", "closed"), ("resolution_rate", "solved"),
+             ("return_flow_rate", "returned"))
+
+    def __init__(self, n_streets: int):
+        self.S = n_streets
+        self.counts = {k: [] for k in ("closed", "solved", "expired", "assigned", "returned")}
+        self._now = {k: np.zeros(n_streets) for k in self.counts}
+        self.rows: list[pd.DataFrame] = []
+
+    def add_ended(self, street, closed: bool, solved, assigned, returned) -> None:
+        S = self.S
+        n = np.bincount(street, minlength=S)
+        self._now["closed" if closed else "expired"] += n
+        self._now["solved"] += np.bincount(street[solved], minlength=S)
+        self._now["assigned"] += np.bincount(street[assigned], minlength=S)
+        self._now["returned"] += np.bincount(street[returned], minlength=S)
+
+    def collect(self, model) -> None:
+        for k, v in self._now.items():
+            self.counts[k].append(v)
+        self._now = {k: np.zeros(self.S) for k in self.counts}
+        w = model.config.metrics.window
+        win = {k: np.sum(v[-w:], axis=0) for k, v in self.counts.items()}
+        ended = win["closed"] + win["expired"]
+        S = self.S
+        comm, res = model.state["communities"], model.state["residents"]
+        per_comm_street = comm.street
+
+        def by_street(values, index_street, weights=None):
+            tot = np.bincount(index_street, weights=values, minlength=S)
+            n = np.bincount(index_street, minlength=S) if weights is None else weights
+            return np.divide(tot, n, out=np.full(S, np.nan), where=n > 0)
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            row = {
+                "step": np.full(S, model.steps), "street": np.arange(S),
+                "participation_two_new": by_street(model.state["two_new"].participating.astype(float),
+                                                   model.two_new_street),
+                "participation_units": by_street(model.state["units"].participating.astype(float),
+                                                 model.unit_street),
+                "participation_residents": by_street(comm.participation * comm.n_residents,
+                                                     per_comm_street,
+                                                     np.bincount(per_comm_street, comm.n_residents, S)),
+                "satisfaction": by_street(res.satisfaction, per_comm_street[res.community]),
+                "form_effort_share": model.state["streets"].form_hours
+                / np.maximum(model.state["streets"].form_hours + model.state["streets"].substance_hours, 1e-9),
+                "budget_spent": getattr(model.ledger, "budget_by_street", np.zeros(S)),
+                "ended_n": ended,
+                "return_flow_rate_n": win["assigned"],
+            }
+            row["closure_rate"] = np.where(ended > 0, win["closed"] / np.maximum(ended, 1), np.nan)
+            row["resolution_rate"] = np.where(ended > 0, win["solved"] / np.maximum(ended, 1), np.nan)
+            row["return_flow_rate"] = np.where(win["assigned"] > 0,
+                                               win["returned"] / np.maximum(win["assigned"], 1), np.nan)
+        if model.steps == 0:
+            for k in ("closure_rate", "resolution_rate", "return_flow_rate"):
+                row[k] = np.full(S, np.nan)
+        self.rows.append(row)
+
+    def frame(self) -> pd.DataFrame:
+        if not self.rows:
+            return pd.DataFrame()
+        return pd.DataFrame({k: np.concatenate([r[k] for r in self.rows]) for k in self.rows[0]})

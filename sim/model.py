@@ -1,24 +1,29 @@
-"""RegionModel: the district as a Mesa model. It builds, then steps through named phases.
+"""RegionModel: the district as a Mesa model. It builds, spins up, then steps through named phases.
 
 The model wires and sequences; agents decide (``sim.agents``); institutions route and judge
 (``sim.institutions``); decision rules are pure functions (``sim.submodels``).
 
-One step is one week:
+Before week 1 the model runs ``spin_up`` weeks (steps −W+1 … 0) with the same rules, so that
+week 1 starts at the statistical steady state; those weeks are left out of every output
+unless ``metrics.record_spin_up`` is set. One step is one week:
 
 1. ``apply_interventions``  — policy changes scheduled for this step take effect
 2. ``push_down_tasks``      — administrative tasks arrive (campaign pulses) and are served first
-3. ``allocate_effort``      — streets and communities split free hours between form and substance
-4. ``decide_participation`` — residents, units, organisations decide (on last week's participation)
-5. ``raise_items``          — residents raise items; communities triage
-6. ``work_community_queue`` — communities work their queue with staff and volunteer hours
-7. ``handle_street_queue``  — the street outsources, assigns by list, refers, works, pushes down
-8. ``hold_conference``      — the joint conference assigns; assignees act or pass the buck
-9. ``work_assigned_items``  — assignees and providers resolve or delay
-10. ``expire_items``        — items past ``items.max_age`` expire
-11. ``update_residents``    — responsiveness, satisfaction, trust
-12. ``evaluate``            — evaluation scores (every ``evaluation.period`` steps)
-13. ``update_motivation``   — organisations', units' and staff motivation
-14. ``collect``             — metrics (also at t = 0)
+3. ``cadre_duties``         — street cadre hours taken by co-governance and contact levers
+4. ``allocate_effort``      — streets and communities split free hours between form and substance
+5. ``decide_participation`` — residents, units, organisations decide (on last week's participation)
+6. ``raise_items``          — residents raise items (and repeat complaints); communities triage
+7. ``work_community_queue`` — communities work their queue with staff and volunteer hours
+8. ``handle_street_queue``  — the street outsources, assigns by list, refers, works, pushes down
+9. ``hold_conference``      — the joint conference assigns; assignees act or pass the buck
+10. ``work_assigned_items`` — assignees and providers close items (solved or not) or delay
+11. ``paper_close``         — overdue items closed on paper with form hours (以文办结)
+12. ``expire_items``        — items past ``items.max_age`` expire
+13. ``update_residents``    — responsiveness, satisfaction, trust (residents count solutions)
+14. ``evaluate``            — form output; evaluation scores every ``evaluation.period`` steps
+15. ``update_motivation``   — organisations', units' motivation; staff morale, turnover, experience
+16. ``settle_budget``       — remedies billed and paid pro rata within each street's budget
+17. ``collect``             — metrics (also at t = 0)
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import warnings
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from . import metrics
 from .agents import (
@@ -36,18 +42,22 @@ from .agents import (
     StreetCommittee,
     TwoNewOrganization,
 )
-from .agents.community import update_staff_motivation_all
+from .agents.community import update_staff_all
 from .compose import model_config, with_values
 from .config import ConfigError
-from .institutions.admin import push_down_tasks
+from .institutions.admin import cadre_duties, push_down_tasks
+from .institutions.budget import CATEGORIES, FUNDED_LEVERS, settle_budget
 from .institutions.conference import hold_conference, work_assigned_items
-from .institutions.evaluation import allocate_effort, update_scores
-from .institutions.intake import raise_items, work_community_queue
+from .institutions.evaluation import allocate_effort, update_form_output, update_scores
+from .institutions.intake import paper_close, raise_items, work_community_queue
 from .institutions.street import handle_street_queue, work_provider_items
-from .items import EventLog, ItemStore, Reason, RecordSink, Stage, Status
+from .items import EventLog, ItemStore, Reason, RecordSink, RepeatQueue, Stage, Status
 from .ledger import ClosureHistory, StepLedger
-from .network import build_world, sync_policy_layers
+from .levers import StreetLevers
+from .network import sync_policy_layers, within_street_quantile
+from .network import build_world
 from .state import init_state
+from .submodels.solution import p_solved
 
 __all__ = ["RegionModel"]
 
@@ -82,30 +92,51 @@ class RegionModel(mesa.Model):
         self.initial_config = cfg  # ``config`` changes with interventions; this does not
         self.world = build_world(cfg, self.rng)
         self.layout = self.world.layout
+        if cfg.street_levers or any(iv.get("streets") is not None for iv in cfg.interventions):
+            S = self.layout.n_streets
+            for i, sl in enumerate(list(cfg.street_levers) + list(cfg.interventions)):
+                sel = sl.get("streets")
+                if sel is not None and not hasattr(sel, "items") and sel and max(sel) >= S:
+                    raise ConfigError("streets", list(sel), f"street indices in [0, {S - 1}]")
+        self.levers = StreetLevers(cfg, self.layout.n_streets, self.world.street_order)
+        self.funding = np.ones(self.layout.n_streets)
+        self.bills = {k: np.zeros(self.layout.n_streets) for k in CATEGORIES}
+        self.spent_by_category = {k: np.zeros(self.layout.n_streets) for k in CATEGORIES}
+        self.unit_street = self.world.unit_street
+        self.two_new_street = self.world.two_new_street
+        self._contact_q = within_street_quantile(self.world.contact_order, self.two_new_street)
+        self._exchange_q = within_street_quantile(self.world.exchange_order, self.unit_street)
         self.state = init_state(cfg, self.world, self.rng)
         self.degree = np.asarray(self.world.ties.sum(axis=1)).ravel().astype(np.float32)
         counts = np.bincount(self.world.resident_community, minlength=self.layout.n_communities)
         self.community_first_resident = np.concatenate(([0], np.cumsum(counts)[:-1]))
         self._create_agents()
         self._agent_lists: dict[str, list] = {}
+        self._sync_layers()
 
         sink_items = RecordSink(cfg.items.record, cfg.items.stream_path)
         events_path = cfg.items.stream_path.replace(".parquet", "") + ".handoffs.parquet" \
             if cfg.items.stream_path else ""
         self.items = ItemStore(sink_items)
         self.events = EventLog(RecordSink(cfg.items.record, events_path))
-        self.ledger = StepLedger(self.layout.n_communities, self.layout.n_residents)
-        self.closures = ClosureHistory(cfg.steps)
+        self.repeats = RepeatQueue()
+        C = self.layout.n_communities
+        self.ledger = StepLedger(C, self.layout.n_residents)
+        self.history = ClosureHistory(cfg.steps, first_step=1 - cfg.spin_up)
+        self.period = {k: np.zeros(C) for k in ("closed", "solved", "expired")}
+        self.street_log = metrics.StreetLog(self.layout.n_streets)
         self.assignment_stats = {"decisions": 0, "nobody": 0}
-        self._resolved_by_pool = np.zeros(self.state["pool"].node.size)
-        self._satisfaction_cache = (-1, None)
+        self._solved_by_pool = np.zeros(self.state["pool"].node.size)
+        self._satisfaction_cache = (None, None)
         self._pending = list(cfg.interventions)
         late = [iv["step"] for iv in self._pending if iv["step"] > cfg.steps]
         if late:
             warnings.warn(f"interventions at steps {late} lie past the run's last step "
                           f"({cfg.steps}) and will not take effect", RuntimeWarning, stacklevel=2)
         self.datacollector = mesa.DataCollector(model_reporters=metrics.model_reporters())
-        self.datacollector.collect(self)
+        self._collected_steps: list[int] = []
+        self.running = True
+        self.spin_up()
 
     @property
     def graph(self):
@@ -129,6 +160,35 @@ class RegionModel(mesa.Model):
             self, L.n_residents, list(range(L.n_residents)),
             list(range(L.resident0, L.resident0 + L.n_residents)))
 
+    def spin_up(self) -> None:
+        """Run ``spin_up`` weeks (steps −W+1 … 0) before week 1; then collect week 0."""
+        W = self.config.spin_up
+        record = self.config.metrics.record_spin_up
+        sinks = (self.events.sink, self.items.sink)
+        modes = [k.mode for k in sinks]
+        if not record:  # spin-up items and events are not kept; open items carry over
+            for k in sinks:
+                k.mode = "none"
+        for s in range(1 - W, 1):
+            self.steps = s
+            self._week(collect=record and s < 0)
+        self.steps = 0
+        if not record:
+            self.items.compact()
+            self.events.counts[:] = 0
+            for k, mode in zip(sinks, modes):
+                k.mode = mode
+                k.n_rows = 0
+        if not record:
+            self.street_log = metrics.StreetLog(self.layout.n_streets)
+        st = self.state["two_new"]
+        st.weeks_in[:] = 0.0
+        st.weeks_seen[:] = 0.0
+        self.items_open_at_start = self.items.n_open
+        self.counts_at_start = (self.items.n_created, self.items.n_closed, self.items.n_solved,
+                                self.items.n_expired)
+        self._collect()
+
     def agent_at(self, node: int):
         """The agent placed on a graph node (None for the district and conference nodes)."""
         kind = self.layout.kind_of(node)
@@ -145,15 +205,28 @@ class RegionModel(mesa.Model):
         return self._agent_lists[kind][node - start]
 
     # ------------------------------------------------------------------ helpers used by phases
+    def lever(self, name: str, funded: bool = True) -> np.ndarray:
+        """(S,) value of a lever in each street (street-level settings included). Levers a
+        budget pays for act at last week's funded share unless ``funded`` is False."""
+        v = self.levers.get(name)
+        if funded and name in FUNDED_LEVERS:
+            v = v * self.funding
+        return v
+
+    def bill(self, category: str, amounts) -> None:
+        """Add (S,) hour-equivalents to this week's bill of a budget category."""
+        self.bills[category] = self.bills[category] + amounts
+
     def unit_in_exchange(self) -> np.ndarray:
-        """(U,) bool: unit in two-way cadre exchange (``incentives.cadre_exchange`` share)."""
-        n = int(round(self.config.incentives.cadre_exchange * self.layout.n_units))
-        return self.world.exchange_order < n
+        """(U,) bool: unit in two-way cadre exchange (its street's ``cadre_exchange`` share)."""
+        return self._exchange_q < self.lever("incentives.cadre_exchange")[self.unit_street]
 
     def two_new_in_contact(self) -> np.ndarray:
         """(K,) bool: organisation with a committee member as fixed contact."""
-        n = int(round(self.config.incentives.fixed_contact * self.layout.n_two_new))
-        return self.world.contact_order < n
+        return self._contact_q < self.lever("incentives.fixed_contact")[self.two_new_street]
+
+    def _sync_layers(self) -> None:
+        sync_policy_layers(self.world, self.two_new_in_contact(), self.unit_in_exchange())
 
     def assignee_participating(self) -> np.ndarray:
         """(P,) bool over the assignee pool (units then organisations)."""
@@ -175,40 +248,71 @@ class RegionModel(mesa.Model):
                 / self.state["communities"].n_residents)
         return self._satisfaction_cache[1]
 
-    def resolve(self, rows: np.ndarray, holder: np.ndarray) -> None:
-        """Close items ``rows`` as resolved by ``holder`` nodes this step."""
+    def mark_responded(self, rows: np.ndarray) -> None:
+        """Record the first action on items ``rows`` (for ``response_rate``)."""
+        it = self.items
+        rows = rows[it.responded[rows] < 0]
         if rows.size == 0:
             return
-        self.events.record(self.items.item_id[rows], self.steps, holder, holder, Reason.RESOLVE)
-        pool_idx = np.asarray(holder) - self.layout.unit0
-        in_pool = (pool_idx >= 0) & (pool_idx < self._resolved_by_pool.size)
-        np.add.at(self._resolved_by_pool, pool_idx[in_pool], 1.0)
-        self._close(rows, Status.RESOLVED)
+        it.responded[rows] = self.steps
+        in_time = self.steps - it.created[rows] <= self.config.items.response_deadline
+        self.history.add_by_step("responded_by_created", it.created[rows[in_time]].astype(np.int64))
 
-    def _close(self, rows: np.ndarray, status: int) -> None:
+    def close(self, rows: np.ndarray, holder, depth, capacity_ratio, quality, reason: int) -> None:
+        """Close (办结) items ``rows`` held by ``holder``; each is solved (解决) with
+        :func:`sim.submodels.solution.p_solved` (depth, capacity ratio, quality)."""
+        if rows.size == 0:
+            return
+        it, step = self.items, self.steps
+        self.mark_responded(rows)
+        solved = self.rng.random(rows.size) < p_solved(depth, capacity_ratio, quality)
+        self.events.record(it.item_id[rows], step, holder, holder, reason)
+        pool_idx = np.asarray(holder) - self.layout.unit0
+        in_pool = (pool_idx >= 0) & (pool_idx < self._solved_by_pool.size)
+        np.add.at(self._solved_by_pool, pool_idx[in_pool & solved], 1.0)
+        self._end(rows, Status.CLOSED, solved)
+        sham = rows[~solved]
+        if sham.size:
+            ic = self.config.items
+            again = self.rng.random(sham.size) < ic.repeat_probability
+            r = sham[again]
+            delay = self.rng.geometric(1.0 / ic.repeat_delay, r.size)
+            self.repeats.add(step + delay, item_id=it.item_id[r], origin=it.origin[r],
+                             community=it.community[r], difficulty=it.difficulty[r],
+                             specialised=it.specialised[r], domain=it.domain[r])
+            self.ledger.sham_owners.append(it.origin[sham].copy())
+
+    def _end(self, rows: np.ndarray, status: int, solved: np.ndarray) -> None:
         it, step = self.items, self.steps
         assigned = it.assigned[rows]
         returned = assigned & (it.return_flows[rows] > 0)
-        resolved = status == Status.RESOLVED
-        self.closures.add(step, closed=rows.size, resolved=rows.size if resolved else 0,
-                          expired=0 if resolved else rows.size, assigned=int(assigned.sum()),
-                          assigned_returned=int(returned.sum()),
-                          handoffs=float(it.handoffs[rows].sum()),
-                          resolution_time=float((step - it.created[rows]).sum()) if resolved else 0.0)
+        closed = status == Status.CLOSED
+        n_solved = int(solved.sum())
+        self.history.add(step, closed=rows.size if closed else 0, solved=n_solved,
+                         expired=0 if closed else rows.size, assigned=int(assigned.sum()),
+                         assigned_returned=int(returned.sum()),
+                         handoffs=float(it.handoffs[rows].sum()),
+                         closure_time=float((step - it.created[rows]).sum()) if closed else 0.0)
         C = self.layout.n_communities
-        by_comm = np.bincount(it.community[rows], minlength=C)
-        if resolved:
-            # What a resolution is worth to its resident decays with the wait.
-            value = np.exp(-(step - it.created[rows]) / self.config.residents.patience)
-            self.ledger.resolved_by_community += by_comm
+        comm = it.community[rows]
+        by_comm = np.bincount(comm, minlength=C)
+        solved_by_comm = np.bincount(comm[solved], minlength=C)
+        if closed:
+            self.ledger.closed_by_community += by_comm
+            self.ledger.solved_by_community += solved_by_comm
+            self.period["closed"] += by_comm
+            self.period["solved"] += solved_by_comm
         else:
-            value = np.zeros(rows.size)
             self.ledger.expired_by_community += by_comm
-        self.ledger.outcome_by_community += np.bincount(it.community[rows], weights=value,
-                                                        minlength=C)
+            self.period["expired"] += by_comm
+        # What a solution is worth to its resident decays with the wait; a sham closure and an
+        # expired item are worth nothing.
+        value = np.where(solved, np.exp(-(step - it.created[rows]) / self.config.residents.patience), 0.0)
+        self.ledger.outcome_by_community += np.bincount(comm, weights=value, minlength=C)
         self.ledger.outcome_owners.append(it.origin[rows].copy())
         self.ledger.outcome_values.append(value)
-        it.close(rows, status, step)
+        self.street_log.add_ended(it.street[rows], closed, solved, assigned, returned)
+        it.close(rows, status, step, solved)
 
     # ------------------------------------------------------------------ phases
     def apply_interventions(self) -> None:
@@ -218,10 +322,14 @@ class RegionModel(mesa.Model):
         self._pending = [iv for iv in self._pending if iv["step"] != self.steps]
         cfg = self.config
         for iv in due:
-            cfg = with_values(cfg, iv["set"])
+            if iv.get("streets") is None:
+                cfg = with_values(cfg, iv["set"])
         self.config = cfg
-        self.closures.grow(cfg.steps)
-        sync_policy_layers(self.world, cfg)
+        self.levers.set_config(cfg)
+        for iv in due:
+            self.levers.apply(iv["set"], iv.get("streets"))
+        self.history.grow(cfg.steps)
+        self._sync_layers()
 
     def decide_participation(self) -> None:
         Resident.decide_all(self)
@@ -235,21 +343,27 @@ class RegionModel(mesa.Model):
         if old.size:
             self.events.record(it.item_id[old], self.steps, it.holder[old], it.holder[old],
                                Reason.EXPIRE)
-            self._close(old, Status.EXPIRED)
+            self._end(old, Status.EXPIRED, np.zeros(old.size, bool))
 
     def update_motivation(self) -> None:
         U = self.layout.n_units
-        ResidentUnit.update_motivation_all(self, self._resolved_by_pool[:U])
-        TwoNewOrganization.update_motivation_all(self, self._resolved_by_pool[U:])
-        update_staff_motivation_all(self, "communities")
-        update_staff_motivation_all(self, "streets")
+        ResidentUnit.update_motivation_all(self, self._solved_by_pool[:U])
+        TwoNewOrganization.update_motivation_all(self, self._solved_by_pool[U:])
+        update_staff_all(self, "communities")
+        update_staff_all(self, "streets")
 
     def step(self) -> None:
         """One week, as the explicit sequence of phases listed in the module docstring."""
+        self._week(collect=True)
+        if self.steps >= self.config.steps:
+            self.running = False
+
+    def _week(self, collect: bool) -> None:
         self.apply_interventions()
         self.ledger.reset()
-        self._resolved_by_pool[:] = 0.0
-        self.ledger.resources += push_down_tasks(self)
+        self._solved_by_pool[:] = 0.0
+        push_down_tasks(self)
+        cadre_duties(self)
         allocate_effort(self)
         self.decide_participation()
         raise_items(self)
@@ -258,34 +372,77 @@ class RegionModel(mesa.Model):
         hold_conference(self)
         work_assigned_items(self)
         work_provider_items(self)
+        paper_close(self, "communities")
+        paper_close(self, "streets")
         self.expire_items()
         Resident.update_all(self)
-        self._satisfaction_cache = (-1, None)
-        update_scores(self, self.satisfaction_by_community())
+        self._satisfaction_cache = (None, None)
+        update_form_output(self)
+        update_scores(self)
         self.update_motivation()
-        self.closures.add(self.steps, resources=self.ledger.resources)
+        settle_budget(self)
+        d = self.config.items.response_deadline
+        due_step = self.steps - d
+        self.history.add(self.steps, resources=self.ledger.resources,
+                         budget_spent=self.ledger.budget_spent,
+                         response_due=self.history.get("created", due_step),
+                         response_met=self.history.get("responded_by_created", due_step))
         if self.steps % COMPACT_EVERY == 0:
             self.items.compact()
         self.check_conservation()
+        if collect:
+            self._collect()
+
+    def _collect(self) -> None:
+        self._collected_steps.append(self.steps)
         self.datacollector.collect(self)
+        self.street_log.collect(self)
 
     def check_conservation(self) -> None:
-        """Items created = resolved + open + expired (raises if book-keeping ever breaks)."""
+        """Items created = closed + expired + open (raises if book-keeping ever breaks)."""
         it = self.items
         live_open = int((it.stage != Stage.CLOSED).sum())
-        if live_open != it.n_open or it.n_created != it.n_resolved + it.n_expired + live_open:
+        if live_open != it.n_open or it.n_created != it.n_closed + it.n_expired + live_open:
             raise AssertionError(
                 f"item conservation broken at step {self.steps}: created {it.n_created}, "
-                f"resolved {it.n_resolved}, expired {it.n_expired}, open {live_open}")
+                f"closed {it.n_closed}, expired {it.n_expired}, open {live_open}")
 
     # ------------------------------------------------------------------ outputs
-    def timeseries(self):
-        """Per-step metrics, indexed by step 0..T."""
+    def timeseries(self) -> pd.DataFrame:
+        """Per-step metrics, indexed by step (0..T; spin-up steps ≤ 0 too when recorded).
+        Rates are NaN where their denominator (``<rate>_n``) is 0, and at step 0."""
         df = self.datacollector.get_model_vars_dataframe()
-        df.index.name = "step"
+        df.index = pd.Index(self._collected_steps, name="step")
+        first = df.index == 0
+        for name in metrics.RATE_METRICS:
+            df.loc[first, name] = np.nan
         return df
 
     def item_counts(self) -> dict[str, int]:
+        """Items over weeks 1..T: created, closed, solved, expired; open at the start and end
+        (open at start + created = closed + expired + open at end)."""
         it = self.items
-        return {"items_created": it.n_created, "items_resolved": it.n_resolved,
-                "items_expired": it.n_expired, "items_open": it.n_open}
+        c0, cl0, so0, ex0 = self.counts_at_start
+        return {"items_open_at_start": self.items_open_at_start,
+                "items_created": it.n_created - c0, "items_closed": it.n_closed - cl0,
+                "items_solved": it.n_solved - so0, "items_expired": it.n_expired - ex0,
+                "items_open": it.n_open}
+
+    def summary(self) -> dict[str, float]:
+        """The per-run summary over weeks 1..T (see :func:`sim.metrics.summarise`)."""
+        return metrics.summarise(self)
+
+    def streets_table(self) -> pd.DataFrame:
+        """One row per street: its structure and the levers in force (and ``pilot``)."""
+        df = self.world.streets.copy()
+        df["pilot"] = self.levers.pilot_mask()
+        for name in sorted(self.levers.settings) or []:
+            df[name] = self.levers.get(name)
+        df["n_neighbours"] = self.world.street_adjacency.sum(axis=1).astype(int)
+        return df
+
+    def by_street(self) -> pd.DataFrame:
+        """Street × step table of the headline metrics (weeks 0..T)."""
+        df = self.street_log.frame()
+        df["pilot"] = self.levers.pilot_mask()[df["street"].to_numpy()]
+        return df

@@ -45,6 +45,7 @@ __all__ = [
     "layer_edges",
     "small_world_ties",
     "sync_policy_layers",
+    "within_street_quantile",
 ]
 
 LAYERS = ("hierarchy", "jurisdiction", "conference", "fixed_contact", "cadre_exchange",
@@ -124,6 +125,10 @@ class World:
     domain_order: np.ndarray       # (D,) rank of each domain for the responsibility list
     social_u: np.ndarray = None    # ties (u < v) as resident indices, for the graph
     social_v: np.ndarray = None
+    streets: object = None         # pandas DataFrame, one row per street (structure)
+    unit_higher_rank: np.ndarray = None  # (U,) bool: unit outranks its street
+    street_order: np.ndarray = None  # (S,) rank of each street in the per-seed pilot order
+    street_adjacency: np.ndarray = None  # (S, S) 0/1: streets that border each other
     residents_in_graph: bool = False
 
     @property
@@ -189,22 +194,35 @@ def _order(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def build_world(cfg, rng: np.random.Generator) -> World:
     """Build the district graph and structure arrays from a validated config."""
+    from .levers import street_adjacency
+    from .structure import draw_structure
+
     pop = cfg.population
-    S = pop.n_streets
-    C = S * pop.communities_per_street
-    U = S * pop.units_per_street
-    K = S * pop.two_new_per_street
-    N = C * pop.residents_per_community
+    structure = draw_structure(cfg, rng)
+    table = structure.streets
+    S = len(table)
+    comms = table["communities"].to_numpy()
+    n_units = (table["units_higher_rank"] + table["units_lower_rank"]).to_numpy()
+    n_two_new = table["two_new"].to_numpy()
+    C, U, K = int(comms.sum()), int(n_units.sum()), int(n_two_new.sum())
+    N = int(structure.community_size.sum())
     layout = NodeLayout(S, C, U, K, N)
 
-    community_street = np.repeat(np.arange(S), pop.communities_per_street)
-    unit_street = np.repeat(np.arange(S), pop.units_per_street)
-    two_new_street = np.repeat(np.arange(S), pop.two_new_per_street)
+    community_street = np.repeat(np.arange(S), comms)
+    first_comm = np.r_[0, np.cumsum(comms)[:-1]].astype(np.int64)
+    unit_street = np.repeat(np.arange(S), n_units)
+    two_new_street = np.repeat(np.arange(S), n_two_new)
     # Units and organisations sit in a random community of their street.
-    cps = pop.communities_per_street
-    unit_community = unit_street * cps + rng.integers(0, cps, U)
-    two_new_community = two_new_street * cps + rng.integers(0, cps, K)
-    resident_community = np.repeat(np.arange(C), pop.residents_per_community)
+    unit_community = first_comm[unit_street] + (rng.random(U) * comms[unit_street]).astype(np.int64)
+    two_new_community = first_comm[two_new_street] + \
+        (rng.random(K) * comms[two_new_street]).astype(np.int64)
+    # Which of a street's units outrank it: the street's count, in random positions.
+    unit_higher_rank = np.zeros(U, bool)
+    start = 0
+    for s_, (n, h) in enumerate(zip(n_units.tolist(), table["units_higher_rank"].tolist())):
+        unit_higher_rank[start + rng.permutation(n)[:h]] = True
+        start += n
+    resident_community = np.repeat(np.arange(C), structure.community_size)
 
     tu, tv = small_world_ties(resident_community, community_street, pop.resident_ties,
                               pop.tie_rewiring, pop.cross_community_share, rng)
@@ -226,9 +244,10 @@ def build_world(cfg, rng: np.random.Generator) -> World:
         exchange_order=_order(U, rng),
         domain_order=_order(cfg.items.n_domains, rng),
         social_u=tu, social_v=tv,
+        streets=table, unit_higher_rank=unit_higher_rank,
+        street_order=_order(S, rng), street_adjacency=street_adjacency(S, rng),
     )
     _fill_graph(world)
-    sync_policy_layers(world, cfg)
     return world
 
 
@@ -284,21 +303,32 @@ def _set_layer(G: nx.Graph, u: int, v: int, layer: str, on: bool) -> None:
             G.remove_edge(u, v)
 
 
-def sync_policy_layers(world: World, cfg) -> None:
-    """Make the fixed-contact and cadre-exchange layers match the config's shares.
+def within_street_quantile(order: np.ndarray, street: np.ndarray) -> np.ndarray:
+    """(n,) position in (0, 1) of each member within its street, in the fixed random order
+    ``order`` (drawn at build time): the first ⌈share·n_s⌉ members of a street have quantile
+    below ``share``."""
+    n = order.size
+    if n == 0:
+        return np.zeros(0)
+    idx = np.lexsort((order, street))
+    counts = np.bincount(street)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    rank = np.empty(n, np.int64)
+    rank[idx] = np.arange(n) - starts[street[idx]]
+    return (rank + 0.5) / counts[street]
+
+
+def sync_policy_layers(world: World, contact: np.ndarray, exchange: np.ndarray) -> None:
+    """Make the fixed-contact and cadre-exchange layers match the (K,) and (U,) masks.
 
     Organisations (units) are switched on in the fixed random order drawn at build time, so
     raising a share mid-run (an intervention) adds ties without new random draws.
     """
     G, L = world.org_graph, world.layout
-    n_contact = int(round(cfg.incentives.fixed_contact * L.n_two_new))
     for k, s in enumerate(world.two_new_street.tolist()):
-        _set_layer(G, L.street0 + s, L.two_new0 + k, "fixed_contact",
-                   bool(world.contact_order[k] < n_contact))
-    n_exchange = int(round(cfg.incentives.cadre_exchange * L.n_units))
+        _set_layer(G, L.street0 + s, L.two_new0 + k, "fixed_contact", bool(contact[k]))
     for j, s in enumerate(world.unit_street.tolist()):
-        _set_layer(G, L.street0 + s, L.unit0 + j, "cadre_exchange",
-                   bool(world.exchange_order[j] < n_exchange))
+        _set_layer(G, L.street0 + s, L.unit0 + j, "cadre_exchange", bool(exchange[j]))
 
 
 def add_service_tie(G: nx.Graph, provider_node: int, community_node: int, step: int) -> None:

@@ -13,7 +13,6 @@ import pandas as pd
 
 from .compose import compose
 from .config import RPBConfig, validate
-from .metrics import summarise
 from .model import RegionModel
 
 __all__ = ["RunResult", "run", "run_config"]
@@ -26,12 +25,15 @@ class RunResult:
     Attributes:
         config: the validated config the run started with (its interventions included).
         final_config: the config in force at the end, after the interventions took effect.
-        summary: per-run summary (mean over steps 1..T and final value of every metric,
-            ``participation_volatility``, item counts).
-        timeseries: per-step metrics, index ``step`` 0..T.
+        summary: per-run summary over weeks 1..T (:func:`sim.metrics.summarise`: means of
+            shares and levels, pooled rates with their ``_n``, final values,
+            ``participation_amplitude``, item counts).
+        timeseries: per-step metrics, index ``step`` 0..T (rates NaN where their ``_n`` is 0).
         items: one row per item (None when ``items.record = none``).
         handoffs: one row per item event (who, when, why; None when not recorded).
         assignment_stats: counts of assignment decisions and of those where nobody acted.
+        streets: one row per street: structure, levers set per street, ``pilot``.
+        by_street: street × step table of the headline metrics.
     """
 
     config: RPBConfig
@@ -41,6 +43,8 @@ class RunResult:
     items: pd.DataFrame | None = None
     handoffs: pd.DataFrame | None = None
     assignment_stats: dict = field(default_factory=dict)
+    streets: pd.DataFrame | None = None
+    by_street: pd.DataFrame | None = None
 
 
 def run_config(cfg: RPBConfig, *, progress: bool = False) -> RunResult:
@@ -59,9 +63,10 @@ def run_config(cfg: RPBConfig, *, progress: bool = False) -> RunResult:
     handoffs = model.events.table()
     model.items.sink.close()
     model.events.sink.close()
-    summary = summarise(ts, cfg.metrics.burn_in, model.item_counts())
-    return RunResult(config=model.initial_config, final_config=model.config, summary=summary, timeseries=ts, items=items,
-                     handoffs=handoffs, assignment_stats=dict(model.assignment_stats))
+    return RunResult(config=model.initial_config, final_config=model.config,
+                     summary=model.summary(), timeseries=ts, items=items, handoffs=handoffs,
+                     assignment_stats=dict(model.assignment_stats),
+                     streets=model.streets_table(), by_street=model.by_street())
 
 
 def run(scenario="baseline", *, seed: int | None = None, steps: int | None = None, overrides=(),

@@ -21,6 +21,7 @@ from .network import World
 __all__ = [
     "AssigneePool",
     "CommunityState",
+    "StaffState",
     "ResidentState",
     "StreetState",
     "TwoNewState",
@@ -30,42 +31,47 @@ __all__ = [
 
 
 @dataclass
-class StreetState:
-    """Street Party working committees (S,)."""
+class StaffState:
+    """Evaluated staff of streets (S,) or communities (C,): hours, effort, morale, experience.
 
+    ``delta`` is each actor's form/substance substitution δ, ``shock_form``/``shock_substance``
+    its random-utility shocks to the marginal rewards (redrawn each evaluation period).
+    """
+
+    street: np.ndarray           # street index (a street's own index for streets)
+    n_staff: np.ndarray          # staff members
     staff_hours: np.ndarray      # hours/week
     admin_due: np.ndarray        # hours of administrative work waiting
     admin_served: np.ndarray     # hours served this week
-    free_hours: np.ndarray       # hours left after administrative work
+    free_hours: np.ndarray       # hours left after administrative work (and cadre duties)
     form_hours: np.ndarray       # hours on form this week
-    substance_hours: np.ndarray  # hours on items this week
+    substance_hours: np.ndarray  # hours on items this week (experience-weighted: effective)
+    paper_hours: np.ndarray      # form hours spent closing overdue items on paper this week
     t_form: np.ndarray           # effort on form (multitask rule)
     t_substance: np.ndarray
-    intrinsic: np.ndarray        # ι, intrinsic reward of substantive work
-    intrinsic0: np.ndarray
+    intrinsic: np.ndarray        # ι, intrinsic reward of substantive work (utility)
+    intrinsic0: np.ndarray       # ι0, this actor's level when rested and recognised
+    experience: np.ndarray       # [0, 1]: 0 = all staff new, 1 = all experienced
+    delta: np.ndarray            # δ
+    shock_form: np.ndarray
+    shock_substance: np.ndarray
+    form_output: np.ndarray      # moving average of the form share of working time
+    score: np.ndarray            # latest evaluation score in [0, 1]
+    true_performance: np.ndarray  # P of the latest evaluation period (solved share), NaN if none
+    leavers: np.ndarray          # staff who left this week
 
 
 @dataclass
-class CommunityState:
+class CommunityState(StaffState):
     """Community two committees (C,)."""
 
-    street: np.ndarray
-    n_residents: np.ndarray
-    staff_hours: np.ndarray
-    admin_due: np.ndarray
-    admin_served: np.ndarray
-    free_hours: np.ndarray
-    form_hours: np.ndarray
-    substance_hours: np.ndarray
-    volunteer_hours: np.ndarray
-    t_form: np.ndarray
-    t_substance: np.ndarray
-    intrinsic: np.ndarray
-    intrinsic0: np.ndarray
-    form_output: np.ndarray      # moving average of the form share of working time
-    score: np.ndarray            # latest evaluation score in [0, 1]
-    responsiveness: np.ndarray   # L: moving average of what closed items were worth (timeliness)
-    participation: np.ndarray    # share of residents taking part last week
+    n_residents: np.ndarray = None
+    volunteer_hours: np.ndarray = None
+    responsiveness: np.ndarray = None  # L: moving average of the worth of closed items
+    participation: np.ndarray = None   # share of residents taking part last week
+
+
+StreetState = StaffState
 
 
 @dataclass
@@ -91,12 +97,14 @@ class TwoNewState:
     social: np.ndarray           # bool: social organisation (else firm)
     party_members: np.ndarray    # int
     capacity: np.ndarray         # (K, D)
-    motivation: np.ndarray       # b_k
+    motivation: np.ndarray       # b_k (intrinsic)
     motivation0: np.ndarray
     sensitivity: np.ndarray      # s_k, response to external pressure
     cost: np.ndarray             # c_k
     participating: np.ndarray    # bool, this week
     p_participate: np.ndarray    # probability used this week
+    weeks_in: np.ndarray         # (2,) per organisation: weeks taking part outside/inside campaigns
+    weeks_seen: np.ndarray       # (2,) weeks outside/inside campaigns since week 1
 
 
 @dataclass
@@ -122,7 +130,7 @@ class AssigneePool:
     is_unit: np.ndarray          # (P,) bool
     higher_rank: np.ndarray      # (P,) bool
     capacity: np.ndarray         # (P, D)
-    by_street: np.ndarray        # (S, P_s) pool indices of each street's members
+    by_street: np.ndarray        # (S, P_max) pool indices of each street's members, −1 = none
     n_units: int
 
 
@@ -139,41 +147,49 @@ def _capacity(n: int, n_domains: int, n_strong: np.ndarray, scale: np.ndarray,
     return cap
 
 
+def _staff(n: int, street: np.ndarray, n_staff: np.ndarray, cfg, rng) -> StaffState | dict:
+    from .structure import beta_around, lognormal_factor
+
+    st = cfg.staff
+    hours = n_staff * cfg.population.hours_per_staff
+    iota0 = st.intrinsic_motivation * lognormal_factor(st.intrinsic_spread, n, rng)
+    delta = np.minimum(beta_around(cfg.evaluation.effort_substitution, st.substitution_spread, n, rng),
+                       0.95)
+
+    def z():
+        return np.zeros(n)
+
+    return dict(street=street, n_staff=n_staff.astype(float), staff_hours=hours.astype(float),
+                admin_due=z(), admin_served=z(), free_hours=z(), form_hours=z(),
+                substance_hours=z(), paper_hours=z(), t_form=z(), t_substance=z(),
+                intrinsic=iota0.copy(), intrinsic0=iota0, experience=np.ones(n), delta=delta,
+                shock_form=z(), shock_substance=z(), form_output=z(), score=np.full(n, 0.5),
+                true_performance=np.full(n, np.nan), leavers=z())
+
+
 def init_state(cfg, world: World, rng: np.random.Generator):
     """Draw every agent's traits and initial state. Returns a dict of the containers."""
     pop, D = cfg.population, cfg.items.n_domains
     L = world.layout
     S, C, U, K, N = L.n_streets, L.n_communities, L.n_units, L.n_two_new, L.n_residents
-    staff_hours_c = pop.community_staff * pop.hours_per_staff
-    staff_hours_s = pop.street_staff * pop.hours_per_staff
-    iota = cfg.staff.intrinsic_motivation
+    table = world.streets
 
-    def z(n):
-        return np.zeros(n)
-
-    streets = StreetState(
-        staff_hours=np.full(S, float(staff_hours_s)), admin_due=z(S), admin_served=z(S),
-        free_hours=z(S), form_hours=z(S), substance_hours=z(S), t_form=z(S), t_substance=z(S),
-        intrinsic=np.full(S, iota), intrinsic0=np.full(S, iota))
-
+    streets = StaffState(**_staff(S, np.arange(S), table["street_staff"].to_numpy(), cfg, rng))
     communities = CommunityState(
-        street=world.community_street.copy(),
+        **_staff(C, world.community_street.copy(), np.full(C, pop.community_staff), cfg, rng),
         n_residents=np.bincount(world.resident_community, minlength=C).astype(float),
-        staff_hours=np.full(C, float(staff_hours_c)), admin_due=z(C), admin_served=z(C),
-        free_hours=z(C), form_hours=z(C), substance_hours=z(C), volunteer_hours=z(C),
-        t_form=z(C), t_substance=z(C), intrinsic=np.full(C, iota), intrinsic0=np.full(C, iota),
-        form_output=z(C), score=z(C), responsiveness=np.full(C, 0.5), participation=z(C))
+        volunteer_hours=np.zeros(C), responsiveness=np.full(C, 0.5), participation=np.zeros(C))
 
-    higher = rng.random(U) < pop.share_units_higher_rank
+    higher = world.unit_higher_rank
     u_cap = _capacity(U, D, rng.integers(1, 3, U), np.where(higher, 1.5, 1.0), rng)
     ucfg = cfg.units
     units = UnitState(
         street=world.unit_street.copy(), community=world.unit_community.copy(),
         higher_rank=higher, capacity=u_cap,
-        benefit_share=np.clip(rng.normal(ucfg.benefit_share, 0.1, U), 0.0, 1.0),
-        cost=np.maximum(rng.normal(ucfg.participation_cost, 0.15, U), 0.0)
+        benefit_share=np.clip(rng.normal(ucfg.benefit_share, ucfg.benefit_share_spread, U), 0.0, 1.0),
+        cost=np.maximum(rng.normal(ucfg.participation_cost, ucfg.cost_spread, U), 0.0)
         * np.where(higher, ucfg.higher_rank_cost, 1.0),
-        motivation=z(U), participating=np.zeros(U, bool))
+        motivation=np.zeros(U), participating=np.zeros(U, bool))
 
     social = rng.random(K) < pop.share_social_orgs
     k_cap = _capacity(K, D, np.where(social, 2, 1), np.where(social, 0.9, 1.2), rng)
@@ -183,14 +199,16 @@ def init_state(cfg, world: World, rng: np.random.Generator):
     members = rng.poisson(2.0, K)
     b0 = rng.normal(tcfg.motivation_mean, tcfg.motivation_sd, K) \
         + tcfg.party_member_motivation * (members - 2.0)
+    spread = tcfg.sensitivity_spread
     two_new = TwoNewState(
         street=world.two_new_street.copy(), community=world.two_new_community.copy(),
         social=social, party_members=members, capacity=k_cap,
         motivation=b0.copy(), motivation0=b0,
         sensitivity=tcfg.pressure_sensitivity * np.where(social, 0.75, 1.25)
-        * rng.uniform(0.7, 1.3, K),
-        cost=np.maximum(rng.normal(tcfg.participation_cost, 0.15, K), 0.0),
-        participating=np.zeros(K, bool), p_participate=z(K))
+        * rng.uniform(1 - spread, 1 + spread, K),
+        cost=np.maximum(rng.normal(tcfg.participation_cost, tcfg.cost_spread, K), 0.0),
+        participating=np.zeros(K, bool), p_participate=np.zeros(K),
+        weeks_in=np.zeros((K, 2)), weeks_seen=np.zeros(2))
 
     rcfg = cfg.residents
     civic = rng.random(N)
@@ -211,15 +229,25 @@ def init_state(cfg, world: World, rng: np.random.Generator):
         threshold=threshold, participating=np.zeros(N, bool),
         satisfaction=np.full(N, 0.5), trust=np.full(N, 0.5))
 
-    P_s = pop.units_per_street + pop.two_new_per_street
     node = np.concatenate([L.unit0 + np.arange(U), L.two_new0 + np.arange(K)])
-    street = np.concatenate([world.unit_street, world.two_new_street])
-    by_street = np.argsort(street, kind="stable").reshape(S, P_s) if P_s else np.zeros((S, 0), int)
+    street = np.concatenate([world.unit_street, world.two_new_street]).astype(np.int64)
     pool = AssigneePool(
         node=node, street=street,
         community=np.concatenate([world.unit_community, world.two_new_community]),
         is_unit=np.concatenate([np.ones(U, bool), np.zeros(K, bool)]),
         higher_rank=np.concatenate([higher, np.zeros(K, bool)]),
-        capacity=np.concatenate([u_cap, k_cap]), by_street=by_street, n_units=U)
+        capacity=np.concatenate([u_cap, k_cap]), by_street=_by_street(street, S), n_units=U)
     return dict(streets=streets, communities=communities, units=units, two_new=two_new,
                 residents=residents, pool=pool)
+
+
+def _by_street(street: np.ndarray, S: int) -> np.ndarray:
+    """(S, P_max) pool indices of each street's members, padded with −1."""
+    counts = np.bincount(street, minlength=S) if street.size else np.zeros(S, np.int64)
+    width = int(counts.max()) if S and street.size else 0
+    out = np.full((S, width), -1, np.int64)
+    order = np.argsort(street, kind="stable")
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    pos = np.arange(street.size) - starts[street[order]]
+    out[street[order], pos] = order
+    return out

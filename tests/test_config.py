@@ -47,6 +47,10 @@ def bad_values(spec):
         out.append(("wrong_type_int", 5))
         out.append(("wrong_type_float", 1.5))
         return out
+    if spec.type is bool:
+        out.append(("wrong_type_int", 1))
+        out.append(("wrong_type_str", "yes"))
+        return out
     raise AssertionError(f"unexpected field type {spec.type} of {spec.name}")
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from .base import ArrayAgent, state_property
 
-__all__ = ["CommunityCommittee", "update_staff_motivation_all"]
+__all__ = ["CommunityCommittee", "update_staff_all"]
 
 
 class CommunityCommittee(ArrayAgent):
@@ -45,18 +45,41 @@ class CommunityCommittee(ArrayAgent):
         return float(st.t_form[self.index] / total) if total > 0 else 0.0
 
 
-def update_staff_motivation_all(model, family: str) -> None:
-    """Staff morale of streets or communities: burnout under overload, recovery to a level
-    raised by material incentives and recognition (``staff.*``)."""
-    cfg = model.config
-    if cfg.submodels.motivation == "static":
-        return
-    from ..submodels.motivation import update_staff_motivation
+def update_staff_all(model, family: str) -> None:
+    """Morale, turnover and experience of street or community staff (``staff.*``).
 
+    Overload burns intrinsic motivation ι out; rest (weeks without campaigns, hours left free)
+    lets it recover towards the target ι0·(1 + ½·recognition)·(1 + score_feedback·β·(score −
+    mean score)); burned-out staff quit more often and are replaced by newcomers with the
+    actor's ι0 and no experience; experience grows with time constant ``learning_weeks``.
+    """
+    cfg, rng = model.config, model.rng
+    st = cfg.staff
     g = model.state[family]
-    load = np.minimum(g.admin_served / g.staff_hours, 1.0)
-    overload = np.clip((load - 0.25) / 0.75, 0.0, 1.0)
-    target = g.intrinsic0 * (1.0 + cfg.incentives.material + 0.5 * cfg.incentives.recognition)
-    g.intrinsic = update_staff_motivation(g.intrinsic, target, overload, cfg.staff.burnout_rate,
-                                          cfg.staff.recovery_rate)
+    if cfg.submodels.motivation != "static":
+        from ..institutions.admin import campaign_active
+        from ..submodels.motivation import quit_probability, update_staff_motivation
 
+        load = np.minimum(g.admin_served / g.staff_hours, 1.0)
+        overload = np.clip((load - 0.25) / 0.75, 0.0, 1.0)
+        rest = 0.0 if campaign_active(model.steps, cfg.admin) else 1.0 - load
+        lv = model.lever
+        if family == "communities":
+            score = g.score
+        else:  # a street is judged by its communities' scores
+            comm = model.state["communities"]
+            score = np.bincount(comm.street, weights=comm.score, minlength=g.street.size) \
+                / np.maximum(np.bincount(comm.street, minlength=g.street.size), 1)
+        standing = score - score.mean()
+        target = (g.intrinsic0 * (1.0 + 0.5 * lv("incentives.recognition")[g.street])
+                  * np.maximum(1.0 + st.score_feedback * lv("evaluation.promotion_link")[g.street]
+                               * standing, 0.0))
+        g.intrinsic = update_staff_motivation(g.intrinsic, target, overload, rest, st.burnout_rate,
+                                              st.recovery_rate, g.intrinsic0)
+        p_quit = quit_probability(g.intrinsic, g.intrinsic0, st.turnover_rate, st.burnout_turnover)
+        leavers = rng.binomial(g.n_staff.astype(np.int64), p_quit)
+        f = leavers / g.n_staff
+        g.intrinsic = (1.0 - f) * g.intrinsic + f * g.intrinsic0
+        g.experience = (1.0 - f) * g.experience
+        g.leavers = leavers.astype(float)
+    g.experience = g.experience + (1.0 - g.experience) / st.learning_weeks

@@ -51,7 +51,9 @@ class Resident(ArrayAgent):
                                 where=degree > 0)
         peer = (1.0 - r.neighbour_weight) * comm.participation[c] + r.neighbour_weight * neigh_share
         team_reach = neighbours >= r.team_min_neighbours
-        reward = cfg.incentives.time_bank + cfg.market.volunteer_teams * team_reach
+        street = comm.street[c]
+        reward = (model.lever("incentives.time_bank")[street]
+                  + model.lever("market.volunteer_teams")[street] * team_reach)
         autonomy = (comm.free_hours / comm.staff_hours)[c]
         return resident_motive(st.civic[idx], comm.responsiveness[c], st.cost_aversion[idx],
                                autonomy, peer, reward, r)
@@ -69,7 +71,7 @@ class Resident(ArrayAgent):
         comm.participation = counts / comm.n_residents
         # Volunteers need organising: staff hours on substance bound the volunteer hours used,
         # and volunteer teams (market logic) organise themselves, loosening that bound.
-        teams = model.config.market.volunteer_teams
+        teams = model.lever("market.volunteer_teams")[comm.street]
         offered = counts * model.config.residents.volunteer_hours * (0.5 + 0.5 * teams)
         comm.volunteer_hours = np.minimum(offered, comm.substance_hours * (1.0 + 2.0 * teams))
 
@@ -84,15 +86,17 @@ class Resident(ArrayAgent):
     def update_all(cls, model) -> None:
         """Update responsiveness L, satisfaction and trust from this week's outcomes.
 
-        An item resolved after w steps is worth exp(−w/patience) to its resident, an expired
-        one 0. L moves towards the mean worth of the community's items closed this week (an
+        Residents count solutions, not closures: an item solved after w steps is worth
+        exp(−w/patience) to its resident; one closed unsolved (a sham closure) or expired is
+        worth 0, and a sham closure also costs ``residents.sham_penalty`` of satisfaction and
+        trust. L moves towards the mean worth of the community's items closed this week (an
         item flowing back counts half an item worth 0); every resident's satisfaction drifts
         towards L, an owner's moves ``OWN_ITEM_WEIGHT`` of the way to its item's worth; trust
         follows satisfaction slowly and drops when one's item expires or flows back.
         """
         cfg, led = model.config, model.ledger
         r, st, comm = cfg.residents, model.state["residents"], model.state["communities"]
-        closed = led.resolved_by_community + led.expired_by_community
+        closed = led.closed_by_community + led.expired_by_community
         den = closed + 0.5 * led.flowed_back_by_community
         q = np.divide(led.outcome_by_community, den, out=np.zeros(den.size), where=den > 0)
         comm.responsiveness = np.where(den > 0, comm.responsiveness
@@ -109,6 +113,10 @@ class Resident(ArrayAgent):
             bad = np.zeros(sat.size, bool)
             bad[owners[values == 0]] = True
             st.trust -= TRUST_PENALTY * bad
+        if led.sham_owners:
+            sham = np.concatenate(led.sham_owners)
+            np.subtract.at(sat, sham, r.sham_penalty)
+            np.subtract.at(st.trust, sham, r.sham_penalty)
         if led.flow_back_owners:
             flowed = np.concatenate(led.flow_back_owners)
             sat[flowed] -= FLOW_BACK_PENALTY

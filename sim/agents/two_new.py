@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..institutions.admin import external_pressure
+from ..institutions.admin import campaign_active, pressure_level
 from ..submodels.motivation import update_two_new_motivation
 from ..submodels.participation import two_new_probability
 from .base import ArrayAgent, state_property
@@ -15,11 +15,13 @@ __all__ = ["TwoNewOrganization"]
 class TwoNewOrganization(ArrayAgent):
     """A non-public firm or social organisation with few Party members.
 
-    Takes part with probability logistic(β[b_k + s_k·A_t + γ·x̄ − c_k]) (THEORY.md D2): its
-    own motivation b_k, its sensitivity s_k to external assessment pressure A_t (firms more
-    than social organisations), conditional cooperation with its street's organisations last
-    week, and its cost. Motivation grows with material rewards, recognition and voice (when
-    it takes part) and fixed contact, decays without them, and is crowded out by pressure.
+    Takes part with probability logistic(β[b_k + s_k·A_t + M + γ·x̄ − c_k]) (THEORY.md D2): its
+    own (intrinsic) motivation b_k, its sensitivity s_k to external assessment pressure A_t
+    (firms more than social organisations), the material incentive M paid per participating
+    week (extrinsic), conditional cooperation with organisations of its street (and of
+    neighbouring streets: ``two_new.spillover``) last week, and its cost. Motivation moves with
+    recognition and voice (when it takes part), fixed contact and services (saturating), and
+    is crowded out by pressure.
     """
 
     family = "two_new"
@@ -38,12 +40,20 @@ class TwoNewOrganization(ArrayAgent):
         return bool(self.model.two_new_in_contact()[self.index])
 
     @classmethod
+    def pressure(cls, model, idx=slice(None)):
+        """A_t felt by organisations ``idx``: their street's external pressure × the campaign level."""
+        st = model.state["two_new"]
+        level = pressure_level(model.steps, model.config)
+        return model.lever("evaluation.external_pressure")[st.street[idx]] * level
+
+    @classmethod
     def probability(cls, model, idx, others_share):
         cfg, st = model.config, model.state["two_new"]
         t = cfg.two_new
         return two_new_probability(
-            st.motivation[idx], st.sensitivity[idx], external_pressure(model.steps, cfg),
+            st.motivation[idx], st.sensitivity[idx], cls.pressure(model, idx),
             others_share, st.cost[idx], t.logit_slope, t.conditional_cooperation,
+            material=model.lever("incentives.material")[st.street[idx]],
             pressure_blind=cfg.submodels.two_new_participation == "pressure_blind")
 
     @classmethod
@@ -53,26 +63,39 @@ class TwoNewOrganization(ArrayAgent):
         if st.cost.size == 0:
             return
         S = model.layout.n_streets
-        # Others' participation last week: the street's organisations, excluding oneself.
+        # Others' participation last week: the street's organisations, excluding oneself,
+        # and (with weight two_new.spillover) those of neighbouring streets.
         by_street = np.bincount(st.street, weights=st.participating, minlength=S)
         n_street = np.bincount(st.street, minlength=S)
-        others = (by_street[st.street] - st.participating) / np.maximum(n_street[st.street] - 1, 1)
+        own = (by_street[st.street] - st.participating) / np.maximum(n_street[st.street] - 1, 1)
+        A = model.world.street_adjacency
+        share = by_street / np.maximum(n_street, 1)
+        n_nb = A.sum(axis=1)
+        nb = np.divide(A @ share, n_nb, out=np.zeros(S), where=n_nb > 0)
+        w = model.config.two_new.spillover * (n_nb > 0)
+        others = (1.0 - w[st.street]) * own + w[st.street] * nb[st.street]
         st.p_participate = cls.probability(model, slice(None), others)
         st.participating = model.rng.random(st.cost.size) < st.p_participate
+        if model.steps >= 1:
+            camp = int(campaign_active(model.steps, model.config.admin))
+            st.weeks_in[:, camp] += st.participating
+            st.weeks_seen[camp] += 1
 
     def decide(self, others_share: float) -> float:
         """This organisation's participation probability by the same rule (no draw)."""
         return float(self.probability(self.model, self.index, others_share))
 
     @classmethod
-    def update_motivation_all(cls, model, resolved: np.ndarray) -> None:
-        """b ← b + gain·stimulus − decay·(b − b0) − ε·s_k·A_t."""
+    def update_motivation_all(cls, model, solved: np.ndarray) -> None:
+        """b moves towards b0 + cap·x/(1+x) (x: voice and recognition while taking part, fixed
+        contact, services solved); controlling pressure crowds it out."""
         if model.config.submodels.motivation == "static":
             return
         cfg, st = model.config, model.state["two_new"]
-        inc, t = cfg.incentives, cfg.two_new
-        stimulus = (inc.material + (inc.recognition + cfg.empowerment.two_new_voice) * st.participating
-                    + model.two_new_in_contact() + 0.5 * resolved)
-        push = st.sensitivity * external_pressure(model.steps, cfg)
-        st.motivation = update_two_new_motivation(st.motivation, st.motivation0, stimulus, push,
-                                                  t.motivation_gain, t.motivation_decay, t.crowding_out)
+        t = cfg.two_new
+        lv = model.lever
+        support = ((lv("incentives.recognition") + lv("empowerment.two_new_voice"))[st.street]
+                   * st.participating + model.two_new_in_contact() + 0.5 * solved)
+        push = st.sensitivity * cls.pressure(model)
+        st.motivation = update_two_new_motivation(st.motivation, st.motivation0, support, push,
+                                                  t.motivation_rate, t.motivation_cap, t.crowding_out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..institutions.admin import external_pressure
+from ..institutions.admin import pressure_level
 from ..submodels.motivation import update_unit_motivation
 from ..submodels.participation import unit_participates
 from .base import ArrayAgent, state_property
@@ -20,7 +20,8 @@ class ResidentUnit(ArrayAgent):
 
     Takes part this week iff α_j·B + R_j > c_j + ε_t (:func:`unit_participates`), with
     α_j its benefit share (+0.4 in cadre exchange), B ``units.public_benefit``, rewards
-    R_j = material + ½·recognition + m_j + ½·A_t + leading-group constraint, and a weekly cost
+    R_j = material (paid per participating week: extrinsic) + m_j (its motivation, raised by
+    recognition, cadre exchange and services) + ½·A_t (assessment pressure), and a weekly cost
     c_j (×``units.higher_rank_cost`` when it outranks the street) with noise ε_t.
     """
 
@@ -42,11 +43,11 @@ class ResidentUnit(ArrayAgent):
     def participation_margin(cls, model, idx, noise):
         """α_j·B + R_j − (c_j + noise) for units ``idx``: positive means take part."""
         cfg, st = model.config, model.state["units"]
-        inc, emp = cfg.incentives, cfg.empowerment
+        street = st.street[idx]
         alpha = np.clip(st.benefit_share[idx]
                         + EXCHANGE_BENEFIT_SHARE * model.unit_in_exchange()[idx], 0.0, 1.0)
-        rewards = (inc.material + 0.5 * inc.recognition + st.motivation[idx]
-                   + 0.5 * external_pressure(model.steps, cfg) + emp.leading_group)
+        pressure = model.lever("evaluation.external_pressure")[street] * pressure_level(model.steps, cfg)
+        rewards = model.lever("incentives.material")[street] + st.motivation[idx] + 0.5 * pressure
         return alpha, rewards, st.cost[idx] + noise
 
     @classmethod
@@ -69,13 +70,12 @@ class ResidentUnit(ArrayAgent):
         return bool(unit_participates(alpha, self.model.config.units.public_benefit, rewards, cost))
 
     @classmethod
-    def update_motivation_all(cls, model, resolved: np.ndarray) -> None:
-        """m ← m + gain·(material + recognition·taking part + ½·exchange + ½·resolved) − decay·m."""
+    def update_motivation_all(cls, model, solved: np.ndarray) -> None:
+        """m moves towards cap·x/(1+x), x = recognition·taking part + ½·exchange + ½·solved."""
         if model.config.submodels.motivation == "static":
             return
         cfg, st = model.config, model.state["units"]
-        inc = cfg.incentives
-        stimulus = (inc.material + inc.recognition * st.participating
-                    + 0.5 * model.unit_in_exchange() + 0.5 * resolved)
-        st.motivation = update_unit_motivation(st.motivation, stimulus, cfg.units.motivation_gain,
-                                               cfg.units.motivation_decay)
+        support = (model.lever("incentives.recognition")[st.street] * st.participating
+                   + 0.5 * model.unit_in_exchange() + 0.5 * solved)
+        st.motivation = update_unit_motivation(st.motivation, support, cfg.units.motivation_rate,
+                                               cfg.units.motivation_cap)

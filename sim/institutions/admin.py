@@ -11,26 +11,27 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["campaign_active", "external_pressure", "push_down_tasks"]
+__all__ = ["cadre_duties", "campaign_active", "external_pressure", "pressure_level", "push_down_tasks"]
 
 
 def campaign_active(step: int, admin) -> bool:
-    """Whether a campaign pulse runs at ``step`` (steps count from 1)."""
-    if admin.campaign_length <= 0 or step < 1:
+    """Whether a campaign pulse runs at ``step`` (weeks count from 1; spin-up weeks ≤ 0 follow
+    the same calendar)."""
+    if admin.campaign_length <= 0:
         return False
     return (step - 1) % admin.campaign_period < admin.campaign_length
 
 
-def external_pressure(step: int, cfg) -> float:
-    """Assessment pressure A_t ∈ [0, 1] on organisations and units this week.
+def pressure_level(step: int, cfg):
+    """Share of ``evaluation.external_pressure`` in force at ``step``: 1 in campaigns,
+    ``pressure_between_campaigns`` otherwise."""
+    return 1.0 if campaign_active(step, cfg.admin) else cfg.evaluation.pressure_between_campaigns
 
-    Full ``evaluation.external_pressure`` during campaign pulses, a share
-    ``pressure_between_campaigns`` of it otherwise: pressure comes and goes with campaigns.
-    """
-    ev = cfg.evaluation
-    if campaign_active(step, cfg.admin):
-        return ev.external_pressure
-    return ev.external_pressure * ev.pressure_between_campaigns
+
+def external_pressure(step: int, cfg) -> float:
+    """District-wide assessment pressure A_t ∈ [0, 1] on organisations and units this week
+    (per-street values: ``model.lever("evaluation.external_pressure") × pressure_level``)."""
+    return cfg.evaluation.external_pressure * pressure_level(step, cfg)
 
 
 def _serve(due, staff_hours, crowding_out: str):
@@ -41,20 +42,23 @@ def _serve(due, staff_hours, crowding_out: str):
     return served, staff_hours - served
 
 
-def push_down_tasks(model) -> float:
-    """Push this week's tasks down; serve them first. Returns resources spent on outsourcing."""
+def push_down_tasks(model) -> None:
+    """Push this week's tasks down and serve them first. Bought-in tasks (market logic) are
+    billed to the street budget at half the outsourcing price."""
     cfg, rng, step = model.config, model.rng, model.steps
     a = cfg.admin
     comm, streets = model.state["communities"], model.state["streets"]
-    rate = a.burden * a.max_tasks_per_week * (1.0 + a.campaign_amplitude * campaign_active(step, a))
-    outsourced_share = 0.5 * cfg.market.outsourcing
-    tasks_c = rng.poisson(rate, comm.staff_hours.size)
-    bought_c = rng.binomial(tasks_c, outsourced_share)
+    burden = model.lever("admin.burden")
+    pulse = 1.0 + a.campaign_amplitude * campaign_active(step, a)
+    rate_s = burden * a.max_tasks_per_week * pulse                   # per community, by street
+    bought_share = 0.5 * model.lever("market.outsourcing")
+    tasks_c = rng.poisson(rate_s[comm.street])
+    bought_c = rng.binomial(tasks_c, bought_share[comm.street])
     comm.admin_due += (tasks_c - bought_c) * a.hours_per_task
     # A street's own load: street_share of a community's rate per staff hour of the street.
-    street_rate = rate * a.street_share * streets.staff_hours / comm.staff_hours.mean()
+    street_rate = rate_s * a.street_share * streets.staff_hours / comm.staff_hours.mean()
     tasks_s = rng.poisson(street_rate)
-    bought_s = rng.binomial(tasks_s, outsourced_share)
+    bought_s = rng.binomial(tasks_s, bought_share)
     streets.admin_due += (tasks_s - bought_s) * a.hours_per_task
     mode = cfg.submodels.crowding_out
     comm.admin_served, comm.free_hours = _serve(comm.admin_due, comm.staff_hours, mode)
@@ -64,4 +68,23 @@ def push_down_tasks(model) -> float:
         streets.admin_due[:] = 0.0
     comm.admin_due -= comm.admin_served
     streets.admin_due -= streets.admin_served
-    return float((bought_c.sum() + bought_s.sum()) * a.hours_per_task)
+    bought = np.bincount(comm.street, weights=bought_c, minlength=streets.street.size) + bought_s
+    model.bill("outsourcing", 0.5 * cfg.market.outsourcing_cost * bought)
+
+
+def cadre_duties(model) -> None:
+    """Street cadre hours that co-governance and motivation levers take (their cost in time):
+    keeping the responsibility list current, leading-group coordination, fixed contacts with
+    organisations and two-way cadre exchange with units. Taken from the street's free hours."""
+    cfg, streets = model.config, model.state["streets"]
+    lv = model.lever
+    S = streets.street.size
+    contact = np.bincount(model.two_new_street, weights=model.two_new_in_contact(), minlength=S)
+    exchange = np.bincount(model.unit_street, weights=model.unit_in_exchange(), minlength=S)
+    hours = (lv("empowerment.responsibility_list") * cfg.empowerment.list_hours
+             + lv("empowerment.leading_group") * cfg.empowerment.leading_group_hours
+             + contact * cfg.incentives.contact_hours + exchange * cfg.incentives.exchange_hours)
+    taken = np.minimum(hours, streets.free_hours)
+    streets.free_hours = streets.free_hours - taken
+    model.ledger.resources += float(taken.sum())
+    model.ledger.cadre_hours = taken

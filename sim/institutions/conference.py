@@ -14,8 +14,12 @@ group lifts authority towards 1 and multiplies the blame (rigid constraints, poo
 If someone acts, the most capable actor takes the item on; if nobody acts the item flows back
 to the street (责任回流) and the attempt is counted.
 
-*Work.* An assignee that took an item on resolves it each week with probability
-min(1, capacity/difficulty), halved while it does not take part; otherwise it delays.
+*Work.* An assignee that took an item on closes it each week with probability
+min(1, capacity/difficulty), halved while it does not take part; otherwise it delays. The
+closure is a real solution with :func:`sim.submodels.solution.p_solved` at full depth, its
+capacity ratio and quality = ``ASSIGNEE_QUALITY_BASE`` + ``ASSIGNEE_QUALITY_PARTICIPATING`` if
+it takes part in regional Party building this week + the rest in proportion to its motivation
+(saturating): a unit that does the job only because it was told to does it worse.
 """
 
 from __future__ import annotations
@@ -26,16 +30,29 @@ from ..items import Reason, Stage
 from ..network import add_service_tie
 from ..submodels.volunteers_dilemma import p_act
 
-__all__ = ["authority_towards", "decide_assignments", "hold_conference", "work_assigned_items"]
+__all__ = ["ASSIGNEE_QUALITY_BASE", "ASSIGNEE_QUALITY_PARTICIPATING", "authority_towards",
+           "decide_assignments", "hold_conference", "work_assigned_items"]
+
+#: Solution quality of an assignee that does not take part and has no motivation.
+ASSIGNEE_QUALITY_BASE = 0.5
+#: Extra quality when it takes part this week (the rest, up to 1, comes with motivation).
+ASSIGNEE_QUALITY_PARTICIPATING = 0.3
 
 
-def authority_towards(cfg, higher_rank: np.ndarray, conference: bool) -> np.ndarray:
-    """Effective authority ρ ∈ [0, 1] of the assigner over each assignee."""
+def authority_towards(cfg, higher_rank: np.ndarray, conference: bool, street_authority=None,
+                      conference_binding=None, leading_group=None) -> np.ndarray:
+    """Effective authority ρ ∈ [0, 1] of the assigner over each assignee.
+
+    The lever arguments (arrays over assignees) default to the config's district values.
+    """
     emp = cfg.empowerment
-    rho = emp.street_authority * (1.0 - emp.rank_discount * higher_rank)
+    authority = emp.street_authority if street_authority is None else street_authority
+    binding = emp.conference_binding if conference_binding is None else conference_binding
+    group = emp.leading_group if leading_group is None else leading_group
+    rho = authority * (1.0 - emp.rank_discount * higher_rank)
     if conference:
-        rho = np.maximum(rho, emp.conference_binding)
-    return rho + (1.0 - rho) * emp.leading_group
+        rho = np.maximum(rho, binding)
+    return rho + (1.0 - rho) * group
 
 
 def hold_conference(model) -> None:
@@ -47,22 +64,30 @@ def hold_conference(model) -> None:
     pool = model.state["pool"]
     if rows.size == 0:
         return
-    members = pool.by_street[items.street[rows]]  # (m, P_s)
+    members = pool.by_street[items.street[rows]]  # (m, P_max), −1 = none
     P_s = members.shape[1]
-    if P_s == 0:
+    n_real = (members >= 0).sum(axis=1)
+    none = n_real == 0
+    if none.any():
         # Nobody to assign to: the street gets the item back and handles it itself.
         L = model.layout
-        model.events.record(items.item_id[rows], model.steps, items.holder[rows],
-                            L.street0 + items.street[rows], Reason.NO_ASSIGNEE)
-        items.handoffs[rows] += 1
-        items.stage[rows] = Stage.STREET
-        items.attempts[rows] = cfg.items.max_assign_attempts
-        items.holder[rows] = L.street0 + items.street[rows]
-        return
+        r = rows[none]
+        model.events.record(items.item_id[r], model.steps, items.holder[r],
+                            L.street0 + items.street[r], Reason.NO_ASSIGNEE)
+        items.handoffs[r] += 1
+        items.stage[r] = Stage.STREET
+        items.attempts[r] = cfg.items.max_assign_attempts
+        items.holder[r] = L.street0 + items.street[r]
+        rows, members, n_real = rows[~none], members[~none], n_real[~none]
+        if rows.size == 0:
+            return
     n = min(cfg.items.n_coresponsible, P_s)
-    weight = pool.capacity[members, items.domain[rows][:, None]]
+    valid = members >= 0
+    weight = np.where(valid, pool.capacity[np.where(valid, members, 0), items.domain[rows][:, None]],
+                      0.0)
     # Weighted sampling without replacement (Gumbel top-k).
-    keys = np.log(weight) + model.rng.gumbel(size=weight.shape)
+    with np.errstate(divide="ignore"):
+        keys = np.log(weight) + model.rng.gumbel(size=weight.shape)
     # The n largest keys, in descending order (argpartition, then sort only those n: the
     # same columns in the same order as a full stable argsort, for a fraction of its cost).
     top = np.argpartition(-keys, n - 1, axis=1)[:, :n] if n < P_s else \
@@ -70,6 +95,8 @@ def hold_conference(model) -> None:
     order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1, kind="stable")
     top = np.take_along_axis(top, order, axis=1)
     assignees = np.take_along_axis(members, top, axis=1)
+    # Streets with fewer members than n: the padded slots stay empty.
+    assignees = np.where(np.arange(n)[None, :] < np.minimum(n_real, n)[:, None], assignees, -1)
     decide_assignments(model, rows, assignees,
                        from_node=model.layout.conference0 + items.street[rows],
                        reason=Reason.ASSIGN_NEGOTIATED, conference=True)
@@ -86,8 +113,13 @@ def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node
     valid = assignees >= 0
     a = np.where(valid, assignees, 0)
     n = valid.sum(axis=1)
-    rho = authority_towards(cfg, pool.higher_rank[a], conference)
-    blame = bp.blame * (1.0 + cfg.empowerment.leading_group * bp.leading_group_sanction)
+    street = items.street[rows][:, None]
+    lv = model.lever
+    group = lv("empowerment.leading_group")[street]
+    rho = authority_towards(cfg, pool.higher_rank[a], conference,
+                            lv("empowerment.street_authority")[street],
+                            lv("empowerment.conference_binding")[street], group)
+    blame = bp.blame * (1.0 + group * bp.leading_group_sanction)
     benefit = bp.benefit + model.assignee_motivation()[a]
     cost = bp.cost * items.difficulty[rows][:, None]
     p = p_act(benefit, cost, blame, rho, n[:, None], cfg.submodels.buck_passing)
@@ -111,6 +143,9 @@ def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node
     items.stage[took] = Stage.ASSIGNED
     items.holder[took] = pool.node[taker[anyone]]
     items.work_left[took] = cfg.items.hours_per_item * items.difficulty[took]
+    items.needed[took] = items.work_left[took]
+    items.substance_done[took] = 0.0
+    model.mark_responded(took)
     back = rows[~anyone]
     if back.size:
         first = a[~anyone, 0]
@@ -125,24 +160,35 @@ def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node
         model.ledger.flow_back_owners.append(items.origin[back].copy())
 
 
+def assignee_quality(participating, motivation):
+    """Solution quality of assignees in [0.5, 1]: base, taking part, and saturating motivation."""
+    rest = 1.0 - ASSIGNEE_QUALITY_BASE - ASSIGNEE_QUALITY_PARTICIPATING
+    m = np.maximum(motivation, 0.0)
+    return (ASSIGNEE_QUALITY_BASE + ASSIGNEE_QUALITY_PARTICIPATING * participating
+            + rest * m / (1.0 + m))
+
+
 def work_assigned_items(model) -> None:
-    """Assignees that took items on resolve them or delay."""
+    """Assignees that took items on close them (solved or not) or delay."""
     items, pool, L = model.items, model.state["pool"], model.layout
     rows = items.open_rows(Stage.ASSIGNED)
     if rows.size == 0:
         return
     p_idx = items.holder[rows] - L.unit0  # pool index: units then organisations, contiguous
     cap = pool.capacity[p_idx, items.domain[rows]]
-    p = np.minimum(1.0, cap / np.maximum(items.difficulty[rows], 1e-9))
-    p = p * np.where(model.assignee_participating()[p_idx], 1.0, 0.5)
+    ratio = cap / np.maximum(items.difficulty[rows], 1e-9)
+    part = model.assignee_participating()[p_idx]
+    p = np.minimum(1.0, ratio) * np.where(part, 1.0, 0.5)
     ok = model.rng.random(rows.size) < p
+    ok &= model.steps - items.created[rows] >= model.config.items.min_processing
     hours = model.config.items.hours_per_item * items.difficulty[rows]
-    # A week spent without resolving costs half the item's hours; the resolving week costs
-    # the item's full hours.
+    # A week spent without closing costs half the item's hours; the closing week its full hours.
     model.ledger.resources += float(np.where(ok, hours, 0.5 * hours).sum())
     done = rows[ok]
     for prov, comm in zip(items.holder[done].tolist(), items.community[done].tolist()):
         add_service_tie(model.world.org_graph, prov, L.community0 + comm, model.steps)
-    model.resolve(done, items.holder[done])
+    quality = assignee_quality(part[ok], model.assignee_motivation()[p_idx[ok]])
+    items.substance_done[done] = items.needed[done]
+    model.close(done, items.holder[done], np.ones(done.size), ratio[ok], quality, Reason.CLOSE)
     model.events.record(items.item_id[rows[~ok]], model.steps, items.holder[rows[~ok]],
                         items.holder[rows[~ok]], Reason.DELAY)

@@ -1,72 +1,141 @@
-"""Evaluation (考核): how evaluated actors split effort, and the score they get.
+"""Evaluation (考核): staff split their hours between form and substance; the score estimates
+true performance from what the evaluator observes.
 
-*Effort split.* Streets and communities choose form effort t_F and substance effort t_S by
-the multitask rule (:mod:`sim.submodels.multitask`) with α_F = β[(1 − w) + w·g] and
-α_S = β·w·(1 − g)·κ + ι, where β = ``evaluation.promotion_link``, w = ``substance_weight``,
-g = ``gameable_share``, κ = ``observability`` and ι the actor's intrinsic motivation. They
-split their free hours (after administrative tasks) in the proportion φ = t_F/(t_F + t_S)
-between form (materials, meetings, showcase "innovation") and substance (items).
+*Effort.* Each evaluated actor (street staff, community staff) chooses form effort t_F and
+substance effort t_S by the multitask rule (:mod:`sim.submodels.multitask`) with marginal
+rewards α_F = β·λ_F and α_S = β·(1 − λ_F) + ι, where λ_F is the weight of *reported* figures
+in the score (below), β = ``evaluation.promotion_link`` and ι the actor's intrinsic motivation.
+Random-utility shocks (s.d. ``staff.effort_noise``, redrawn each evaluation period) perturb
+both rewards: choices are noisy around the optimum. Effort *levels* matter: staff use the share
+min(1, (t_F + t_S)/``staff.effort_scale``) of their free hours, split in the proportion
+φ = t_F/(t_F + t_S), with at least ``staff.paperwork_floor`` of the free hours on form (留痕).
 
-*Score.* Form output F ∈ [0, 1] saturates in the (moving-average) share of working time spent
-on form; residents' satisfaction S is the substantive performance they feel. The score is
+*Score.* The evaluator wants true performance P — the share of the community's items ended
+in the period that were solved (解决). What it sees: reported figures R (closure statistics
+and materials: R = ½·closure share + ½·F, F the saturating form output) and substantive
+signals (random checks, resident feedback). Observability κ is the share of every figure the
+evaluator verifies against the truth; a gameable share g of the substantive signal can be
+staged (escorted visits, coached residents):
 
-    score = (1 − w)·F + w·[(1 − g)·(κ·S + (1 − κ)·F) + g·F]
+    seen_reported    = κ·P + (1 − κ)·R
+    seen_substantive = (1 − g)·P + g·R
+    score            = (1 − w)·seen_reported + w·seen_substantive
+                     = P + λ_F·(R − P),    λ_F = (1 − w)(1 − κ) + w·g.
 
-— what the inspectors cannot observe (1 − κ) they judge from materials and escorted visits,
-and a share g of the substantive signal can be gamed. ``evaluation_gap`` = score − S.
-The evaluation runs every ``evaluation.period`` steps; the gap metric uses the score the
-evaluation would give now.
+With full observability and nothing gameable (κ = 1, g = 0) λ_F = 0 and the score equals P
+for any substance weight w. ``evaluation_gap`` = score − P; ``score_satisfaction_gap`` =
+score − the residents' mean satisfaction.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..submodels.multitask import marginal_rewards, multitask_effort
+from ..submodels.multitask import multitask_effort
 
-__all__ = ["FORM_SATURATION", "allocate_effort", "evaluation_score", "update_scores"]
+__all__ = ["FORM_SATURATION", "allocate_effort", "evaluation_score", "reported_weight",
+           "update_scores"]
 
 #: Form output F = 1 − exp(−FORM_SATURATION × form share of working time).
 FORM_SATURATION = 10.0
 
 
-def _split(group, cfg) -> None:
-    ev = cfg.evaluation
-    af, a_s = marginal_rewards(ev.promotion_link, ev.substance_weight, ev.observability,
-                               ev.gameable_share, group.intrinsic,
-                               form_blind=cfg.submodels.evaluation == "form_blind")
-    tf, ts = multitask_effort(af, a_s, ev.effort_substitution)
+def reported_weight(w, kappa, g):
+    """λ_F = (1 − w)(1 − κ) + w·g ∈ [0, 1]: the weight of reported figures in the score."""
+    return (1.0 - w) * (1.0 - kappa) + w * g
+
+
+def evaluation_score(true_performance, reported, w, kappa, g):
+    """score = P + λ_F·(R − P) (see module docstring); arrays broadcast."""
+    lam = reported_weight(w, kappa, g)
+    return true_performance + lam * (reported - true_performance)
+
+
+def _levers(model, group):
+    street = group.street
+    lv = model.lever
+    return (lv("evaluation.substance_weight")[street], lv("evaluation.observability")[street],
+            lv("evaluation.gameable_share")[street], lv("evaluation.promotion_link")[street])
+
+
+def draw_effort_shocks(model) -> None:
+    """Redraw random-utility shocks of every evaluated actor (start of a period)."""
+    sd = model.config.staff.effort_noise
+    for key in ("streets", "communities"):
+        g = model.state[key]
+        if sd > 0:
+            g.shock_form = model.rng.normal(0.0, sd, g.street.size)
+            g.shock_substance = model.rng.normal(0.0, sd, g.street.size)
+        else:
+            g.shock_form = np.zeros(g.street.size)
+            g.shock_substance = np.zeros(g.street.size)
+
+
+def _split(model, group) -> None:
+    cfg = model.config
+    st = cfg.staff
+    w, kappa, g, beta = _levers(model, group)
+    lam = reported_weight(w, kappa, g)
+    if cfg.submodels.evaluation == "form_blind":
+        lam = np.zeros_like(lam)
+    alpha_f = beta * lam + group.shock_form
+    alpha_s = beta * (1.0 - lam) + group.intrinsic + group.shock_substance
+    tf, ts = multitask_effort(alpha_f, alpha_s, group.delta)
     group.t_form, group.t_substance = tf, ts
     total = tf + ts
-    # Staff work all their free hours; the evaluation decides how they split them. With no
-    # reward for either task at all (t_F = t_S = 0) they default to substance.
+    use = np.minimum(1.0, total / st.effort_scale)
     phi = np.divide(tf, total, out=np.zeros_like(total), where=total > 0)
-    group.form_hours = group.free_hours * phi
-    group.substance_hours = group.free_hours - group.form_hours
+    worked = group.free_hours * use
+    floor = st.paperwork_floor * group.free_hours
+    group.form_hours = np.minimum(np.maximum(phi * worked, floor), group.free_hours)
+    group.substance_hours = np.maximum(worked - group.form_hours, 0.0)
+    group.paper_hours = np.zeros_like(group.form_hours)
 
 
 def allocate_effort(model) -> None:
     """Split the free hours of streets and communities between form and substance."""
+    if model.steps % model.config.evaluation.period == 1 or model.config.evaluation.period == 1:
+        draw_effort_shocks(model)
     for key in ("streets", "communities"):
-        _split(model.state[key], model.config)
-    comm = model.state["communities"]
-    share = comm.form_hours / comm.staff_hours
+        _split(model, model.state[key])
+
+
+def update_form_output(model) -> None:
+    """Form output: moving average of the share of working time on materials (after the
+    form hours spent closing overdue items on paper)."""
     rate = 1.0 / model.config.evaluation.period
-    comm.form_output += rate * (share - comm.form_output)
-    s = model.state["streets"]
-    model.ledger.resources += float(comm.form_hours.sum() + s.form_hours.sum())
+    for key in ("streets", "communities"):
+        g = model.state[key]
+        share = np.maximum(g.form_hours - g.paper_hours, 0.0) / g.staff_hours
+        g.form_output += rate * (share - g.form_output)
+    c, s = model.state["communities"], model.state["streets"]
+    model.ledger.resources += float(c.form_hours.sum() + s.form_hours.sum())
 
 
-def evaluation_score(form_output, satisfaction, ev) -> np.ndarray:
-    """Evaluation score in [0, 1] from form output share and residents' satisfaction."""
-    F = 1.0 - np.exp(-FORM_SATURATION * np.asarray(form_output))
-    w, g, k = ev.substance_weight, ev.gameable_share, ev.observability
-    return (1.0 - w) * F + w * ((1.0 - g) * (k * satisfaction + (1.0 - k) * F) + g * F)
+def current_scores(model):
+    """(score, P, reported) of every community from the current evaluation period's figures
+    (P NaN where nothing ended in the period)."""
+    comm = model.state["communities"]
+    per = model.period
+    ended = per["closed"] + per["expired"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        P = np.where(ended > 0, per["solved"] / np.maximum(ended, 1), np.nan)
+        closure = np.where(ended > 0, per["closed"] / np.maximum(ended, 1), np.nan)
+    F = 1.0 - np.exp(-FORM_SATURATION * comm.form_output)
+    reported = 0.5 * closure + 0.5 * F
+    w, kappa, g, _ = _levers(model, comm)
+    return evaluation_score(P, reported, w, kappa, g), P, reported
 
 
-def update_scores(model, satisfaction_by_community: np.ndarray) -> None:
-    """Score communities on evaluation steps (every ``evaluation.period``)."""
+def update_scores(model) -> None:
+    """Score communities on evaluation steps (every ``evaluation.period``); reset the period."""
     ev = model.config.evaluation
-    if model.steps % ev.period == 0:
-        comm = model.state["communities"]
-        comm.score = evaluation_score(comm.form_output, satisfaction_by_community, ev)
+    if model.steps % ev.period:
+        return
+    comm = model.state["communities"]
+    score, P, _ = current_scores(model)
+    known = ~np.isnan(score)
+    comm.score = np.where(known, score, comm.score)
+    comm.true_performance = P
+    for a in model.period.values():
+        a[:] = 0

@@ -1,13 +1,22 @@
-"""Residents raise items; communities triage them and work their queue.
+"""Residents raise items; communities triage them and work their queue; overdue items may be
+closed on paper.
 
 * Items arise in each community as a Poisson process, ``items.rate_per_resident`` per
   resident-week, each from a random resident, with a domain, a log-normal difficulty (mean 1)
   and, with probability ``items.share_specialised``, a need for professional resources.
+  Items closed unsolved come back as repeat complaints (重复诉求) when their resident raises
+  them again (:meth:`sim.model.RegionModel.close`); they carry ``repeat_of``.
 * Triage: the community keeps what it can handle (not specialised, difficulty at most
   ``items.community_capability``) and escalates the rest to the street (hand-off ``escalate``).
-* Work: substantive staff hours plus volunteer hours serve the community queue oldest first.
-  Items pushed down by the street (结果回流) take twice the hours, the community lacking the
-  expertise.
+* Work: substantive staff hours (× productivity, which grows with experience) plus volunteer
+  hours serve the community queue oldest first. An item whose hours are all served is closed
+  (no earlier than ``items.min_processing`` steps after it was raised) and is solved with the
+  probability of :func:`sim.submodels.solution.p_solved`. Items pushed down by the street
+  (结果回流) take twice the hours, the community lacking the expertise.
+* Paper closure (以文办结): items older than ``items.overdue_after`` count against the
+  closure statistics the evaluation reads; staff close them on paper with form hours
+  (``items.paper_close_hours`` each, oldest first). Their chance of being a real solution is
+  that of the substantive hours already spent on them.
 """
 
 from __future__ import annotations
@@ -17,46 +26,95 @@ import numpy as np
 from ..items import Reason, Stage, Status
 from .queues import serve_queue
 
-__all__ = ["PUSHED_DOWN_FACTOR", "raise_items", "work_community_queue"]
+__all__ = ["PUSHED_DOWN_FACTOR", "paper_close", "productivity", "raise_items",
+           "work_community_queue"]
 
 #: Extra hours a community needs for a specialised item pushed down to it.
 PUSHED_DOWN_FACTOR = 2.0
 
 
+def productivity(model, group) -> np.ndarray:
+    """Substantive output per hour, in [novice_productivity, 1], growing with experience."""
+    nov = model.config.staff.novice_productivity
+    return nov + (1.0 - nov) * group.experience
+
+
 def raise_items(model) -> None:
-    """Create this week's items and triage them."""
+    """Create this week's items (new matters and repeat complaints) and triage them."""
     cfg, rng, step = model.config, model.rng, model.steps
     it = cfg.items
-    L = model.layout
     comm = model.state["communities"]
     n_new = rng.poisson(it.rate_per_resident * comm.n_residents)
     m = int(n_new.sum())
-    if m == 0:
-        return
     community = np.repeat(np.arange(n_new.size), n_new)
     start = model.community_first_resident[community]
     origin = start + (rng.random(m) * comm.n_residents[community]).astype(np.int64)
     sigma = it.difficulty_sigma
     difficulty = np.exp(rng.normal(-0.5 * sigma * sigma, sigma, m)) if sigma > 0 else np.ones(m)
     specialised = rng.random(m) < it.share_specialised
-    domain = rng.integers(0, it.n_domains, m)
-    draw = rng.random(m)
+    domain = rng.integers(0, it.n_domains, m).astype(np.int64)
+    repeat_of = np.full(m, -1, np.int64)
+    rep = model.repeats.due(step)
+    if rep is not None:
+        origin = np.concatenate([origin, rep["origin"]])
+        community = np.concatenate([community, rep["community"]])
+        difficulty = np.concatenate([difficulty, rep["difficulty"]])
+        specialised = np.concatenate([specialised, rep["specialised"]])
+        domain = np.concatenate([domain, rep["domain"]])
+        repeat_of = np.concatenate([repeat_of, rep["item_id"]])
+    m = origin.size
+    if m == 0:
+        return
+    add_items(model, origin, community, difficulty, specialised, domain, repeat_of,
+              rng.random(m))
+
+
+def add_items(model, origin, community, difficulty, specialised, domain, repeat_of, draw):
+    """Append items raised this step; triage them; record the events."""
+    cfg, step = model.config, model.steps
+    it, L = cfg.items, model.layout
+    comm = model.state["communities"]
+    m = origin.size
     keep = ~specialised & (difficulty <= it.community_capability)
     street = comm.street[community]
+    hours = it.hours_per_item * difficulty
     rows = model.items.add(
         origin=origin, community=community, street=street, domain=domain,
         difficulty=difficulty, specialised=specialised, created=np.full(m, step),
-        status=np.full(m, Status.OPEN), outsource_draw=draw,
+        status=np.full(m, Status.OPEN), outsource_draw=draw, repeat_of=repeat_of,
         stage=np.where(keep, Stage.COMMUNITY, Stage.STREET),
         holder=np.where(keep, L.community0 + community, L.street0 + street),
-        handoffs=(~keep).astype(np.int16),
-        work_left=it.hours_per_item * difficulty)
+        handoffs=(~keep).astype(np.int16), work_left=hours, needed=hours)
     ids = model.items.item_id[rows]
-    model.events.record(ids, step, L.resident0 + origin, L.community0 + community, Reason.RAISED)
+    is_repeat = repeat_of >= 0
+    model.events.record(ids[~is_repeat], step, L.resident0 + origin[~is_repeat],
+                        L.community0 + community[~is_repeat], Reason.RAISED)
+    model.events.record(ids[is_repeat], step, L.resident0 + origin[is_repeat],
+                        L.community0 + community[is_repeat], Reason.REPEAT)
     esc = ~keep
     model.events.record(ids[esc], step, L.community0 + community[esc], L.street0 + street[esc],
                         Reason.ESCALATE)
-    model.ledger.created_by_community += np.bincount(community, minlength=comm.n_residents.size)
+    model.history.add(step, created=m, repeats=int(is_repeat.sum()))
+
+
+def _closable(model, rows):
+    return model.steps - model.items.created[rows] >= model.config.items.min_processing
+
+
+def work_queue(model, rows, group_of_row, hours, quality, capability):
+    """Serve ``rows`` oldest first with ``hours`` (G,) of substantive work per group; close the
+    finished ones (old enough) as worked; return hours used per group."""
+    items = model.items
+    done, spent = serve_queue(group_of_row, items.created[rows], items.work_left[rows], hours)
+    items.work_left[rows] -= spent
+    items.substance_done[rows] += spent
+    model.mark_responded(rows[spent > 0])
+    ok = done & _closable(model, rows)
+    r = rows[ok]
+    depth = items.substance_done[r] / np.maximum(items.needed[r], 1e-9)
+    cap = capability[group_of_row[ok]] / np.maximum(items.difficulty[r], 1e-9)
+    model.close(r, items.holder[r], depth, cap, quality[group_of_row[ok]], Reason.CLOSE)
+    return np.bincount(group_of_row, weights=spent, minlength=hours.size).astype(float)
 
 
 def work_community_queue(model) -> None:
@@ -64,13 +122,40 @@ def work_community_queue(model) -> None:
     items = model.items
     rows = items.open_rows(Stage.COMMUNITY)
     comm = model.state["communities"]
-    capacity = comm.substance_hours + comm.volunteer_hours
-    done, spent = serve_queue(items.community[rows], items.created[rows], items.work_left[rows],
-                              capacity)
-    items.work_left[rows] -= spent
-    used = np.bincount(items.community[rows], weights=spent, minlength=capacity.size)
+    prod = productivity(model, comm)
+    capacity = comm.substance_hours * prod + comm.volunteer_hours
+    capability = np.full(capacity.size, model.config.items.community_capability)
+    used = work_queue(model, rows, items.community[rows], capacity, prod, capability)
     # Staff hours are used before volunteers' (volunteers are free of charge).
-    staff_used = np.minimum(used, comm.substance_hours)
+    staff_used = np.minimum(used, comm.substance_hours * prod) / np.maximum(prod, 1e-9)
     model.ledger.resources += float(staff_used.sum())
     model.ledger.community_hours_on_items += used
-    model.resolve(rows[done], items.holder[rows[done]])
+
+
+def paper_close(model, key: str) -> None:
+    """Streets or communities close overdue items in their queue on paper with form hours."""
+    items, cfg = model.items, model.config
+    stage = Stage.COMMUNITY if key == "communities" else Stage.STREET
+    rows = items.open_rows(stage)
+    if rows.size == 0:
+        return
+    rows = rows[model.steps - items.created[rows] >= cfg.items.overdue_after]
+    if rows.size == 0:
+        return
+    g = model.state[key]
+    group = items.community[rows] if key == "communities" else items.street[rows]
+    cost = np.full(rows.size, cfg.items.paper_close_hours)
+    done, spent = serve_queue(group, items.created[rows], cost, g.form_hours)
+    # Partial paper work on an item is not kept: only whole formal replies count.
+    used = np.bincount(group[done], weights=cost[done], minlength=g.form_hours.size)
+    g.paper_hours = g.paper_hours + used
+    r = rows[done]
+    if r.size == 0:
+        return
+    depth = items.substance_done[r] / np.maximum(items.needed[r], 1e-9)
+    if key == "communities":
+        cap = cfg.items.community_capability / np.maximum(items.difficulty[r], 1e-9)
+    else:
+        cap = np.full(r.size, np.inf)
+    quality = productivity(model, g)[group[done]]
+    model.close(r, items.holder[r], depth, cap, quality, Reason.PAPER_CLOSE)

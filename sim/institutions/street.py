@@ -10,9 +10,18 @@ Each week the street goes through its queue:
      (the unit or organisation of the street strongest in that domain) and decided at once;
    * else referred to the joint conference (negotiated assignment, :mod:`.conference`).
 2. Everything else (hard ordinary items, and specialised items every assignee passed back)
-   is worked with the street's substantive hours, oldest first. Specialised items that were
-   passed back and cannot be served this week are pushed down to their community
-   (结果回流), adding to its load.
+   is worked with the street's substantive hours, oldest first; a finished item is closed and
+   solved with :func:`sim.submodels.solution.p_solved` (the street's capability is
+   ``STREET_CAPABILITY`` × the community's for ordinary items, and 1 for specialised ones: it
+   has no professional resources). Specialised items that were passed back and cannot be
+   served this week are pushed down to their community (结果回流), adding to its load.
+
+Providers (Hart, Shleifer & Vishny 1997): each contracted provider closes at most
+``market.provider_capacity`` items a week, oldest first (an outside provider per street has
+the same capacity); its closure is a solution with probability quality =
+``provider_quality`` × (1 − ``quality_shading`` × (1 − monitoring)): unmonitored contractors
+shade the quality they cannot be held to. Every outsourced item is billed to the street at
+``market.outsourcing_cost`` plus monitoring × ``monitoring_cost``.
 """
 
 from __future__ import annotations
@@ -22,17 +31,20 @@ import numpy as np
 from ..items import Reason, Stage
 from ..network import add_service_tie
 from .conference import decide_assignments
-from .intake import PUSHED_DOWN_FACTOR
+from .intake import PUSHED_DOWN_FACTOR, productivity, work_queue
 from .queues import serve_queue
 
-__all__ = ["EXTERNAL_PROVIDER", "handle_street_queue", "work_provider_items"]
+__all__ = ["EXTERNAL_PROVIDER", "STREET_CAPABILITY", "handle_street_queue", "work_provider_items"]
 
 #: Holder id of an outside provider (not a node of the graph).
 EXTERNAL_PROVIDER = -1
+#: The street's capability for ordinary items, relative to a community's.
+STREET_CAPABILITY = 2.0
 
 
-def _listed(model, domain: np.ndarray) -> np.ndarray:
-    n_listed = int(round(model.config.empowerment.responsibility_list * model.config.items.n_domains))
+def _listed(model, street: np.ndarray, domain: np.ndarray) -> np.ndarray:
+    share = model.lever("empowerment.responsibility_list")[street]
+    n_listed = np.round(share * model.config.items.n_domains)
     return model.world.domain_order[domain] < n_listed
 
 
@@ -45,7 +57,7 @@ def handle_street_queue(model) -> None:
     spec = items.specialised[rows] & (items.attempts[rows] < cfg.items.max_assign_attempts)
     route = rows[spec]
     domain = items.domain[route]
-    outsource = items.outsource_draw[route] < cfg.market.outsourcing
+    outsource = items.outsource_draw[route] < model.lever("market.outsourcing")[items.street[route]]
     # 1a. outsourcing to a contracted professional organisation (or an outside provider)
     if outsource.any():
         r = route[outsource]
@@ -57,9 +69,16 @@ def handle_street_queue(model) -> None:
         items.stage[r] = Stage.PROVIDER
         items.holder[r] = holder
         items.handoffs[r] += 1
-        model.ledger.resources += float(cfg.market.outsourcing_cost * r.size)
+        items.needed[r] = cfg.items.hours_per_item * items.difficulty[r]
+        items.substance_done[r] = 0.0
+        model.mark_responded(r)
+        S = model.layout.n_streets
+        n_out = np.bincount(items.street[r], minlength=S)
+        model.bill("outsourcing", cfg.market.outsourcing_cost * n_out)
+        model.bill("monitoring", cfg.market.monitoring_cost
+                   * model.lever("market.monitoring", funded=False) * n_out)
     # 1b. responsibility list: one owner, decided at once
-    listed = ~outsource & _listed(model, domain)
+    listed = ~outsource & _listed(model, items.street[route], domain)
     if listed.any():
         r = route[listed]
         owner = _strongest(pool, items.street[r], items.domain[r], organisations_only=False)
@@ -86,12 +105,17 @@ def handle_street_queue(model) -> None:
         return
     streets = model.state["streets"]
     returned = items.specialised[rows]
-    work = items.work_left[rows]
-    done, spent = serve_queue(items.street[rows], items.created[rows], work,
-                              streets.substance_hours)
-    items.work_left[rows] -= spent
-    model.ledger.resources += float(spent.sum())
-    model.resolve(rows[done], items.holder[rows[done]])
+    prod = productivity(model, streets)
+    hours = streets.substance_hours * prod
+    cap_ordinary = STREET_CAPABILITY * cfg.items.community_capability
+    # Specialised items: the street has no professional capability (ratio 1/difficulty).
+    spec_rows = rows[returned]
+    used = work_queue(model, rows[~returned], items.street[rows[~returned]], hours, prod,
+                      np.full(hours.size, cap_ordinary))
+    used += work_queue(model, spec_rows, items.street[spec_rows], np.maximum(hours - used, 0.0),
+                       prod, np.ones(hours.size))
+    model.ledger.resources += float((used / np.maximum(prod, 1e-9)).sum())
+    done = items.stage[rows] == Stage.CLOSED
     push = returned & ~done
     if push.any():
         r = rows[push]
@@ -102,6 +126,8 @@ def handle_street_queue(model) -> None:
         items.holder[r] = L.community0 + comm
         items.handoffs[r] += 1
         items.work_left[r] = (cfg.items.hours_per_item * items.difficulty[r] * PUSHED_DOWN_FACTOR)
+        items.needed[r] = items.work_left[r]
+        items.substance_done[r] = 0.0
         model.ledger.pushed_down += r.size
 
 
@@ -109,26 +135,43 @@ def _strongest(pool, street: np.ndarray, domain: np.ndarray, organisations_only:
     """Pool index of the member of each item's street strongest in its domain (−1 if none)."""
     if pool.by_street.shape[1] == 0 or street.size == 0:
         return np.full(street.size, -1)
-    members = pool.by_street[street]                           # (m, P_s)
-    cap = pool.capacity[members, domain[:, None]]              # (m, P_s)
+    members = pool.by_street[street]                           # (m, P_max), −1 = none
+    valid = members >= 0
+    safe = np.where(valid, members, 0)
+    cap = np.where(valid, pool.capacity[safe, domain[:, None]], -np.inf)
     if organisations_only:
-        cap = np.where(pool.is_unit[members], -np.inf, cap)
+        cap = np.where(pool.is_unit[safe], -np.inf, cap)
     best = np.argmax(cap, axis=1)
     ok = np.isfinite(cap[np.arange(street.size), best])
-    return np.where(ok, members[np.arange(street.size), best], -1)
+    return np.where(ok, safe[np.arange(street.size), best], -1)
 
 
 def work_provider_items(model) -> None:
-    """Contracted providers resolve each item with probability ``market.provider_success``."""
-    items = model.items
+    """Contracted providers close up to their capacity, oldest first; quality is shaded
+    where monitoring is weak."""
+    items, cfg = model.items, model.config
     rows = items.open_rows(Stage.PROVIDER)
     if rows.size == 0:
         return
-    ok = model.rng.random(rows.size) < model.config.market.provider_success
+    m = cfg.market
     L = model.layout
-    for prov, comm in zip(items.holder[rows[ok]].tolist(), items.community[rows[ok]].tolist()):
+    holder = items.holder[rows]
+    street = items.street[rows]
+    # Group: a contracted organisation (its pool index), or the street's outside provider.
+    P = model.state["pool"].node.size
+    group = np.where(holder == EXTERNAL_PROVIDER, P + street, holder - L.unit0)
+    G = P + L.n_streets
+    done, _ = serve_queue(group, items.created[rows], np.ones(rows.size),
+                          np.full(G, m.provider_capacity))
+    done &= model.steps - items.created[rows] >= cfg.items.min_processing
+    monitoring = model.lever("market.monitoring")[street]
+    quality = m.provider_quality * (1.0 - m.quality_shading * (1.0 - monitoring))
+    r = rows[done]
+    for prov, comm in zip(items.holder[r].tolist(), items.community[r].tolist()):
         if prov != EXTERNAL_PROVIDER:  # a contracted organisation of the street
             add_service_tie(model.world.org_graph, prov, L.community0 + comm, model.steps)
-    model.resolve(rows[ok], items.holder[rows[ok]])
-    model.events.record(items.item_id[rows[~ok]], model.steps, items.holder[rows[~ok]],
-                        items.holder[rows[~ok]], Reason.DELAY)
+    items.substance_done[r] = items.needed[r]
+    model.close(r, items.holder[r], np.ones(r.size), np.ones(r.size), quality[done], Reason.CLOSE)
+    wait = rows[~done]
+    model.events.record(items.item_id[wait], model.steps, items.holder[wait], items.holder[wait],
+                        Reason.DELAY)

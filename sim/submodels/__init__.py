@@ -6,6 +6,7 @@ classes call the same functions on one agent, so there is a single code path.
 """
 
 from .motivation import (
+                            quit_probability,
                             update_staff_motivation,
                             update_two_new_motivation,
                             update_unit_motivation,
@@ -17,12 +18,15 @@ from .participation import (
                             two_new_probability,
                             unit_participates,
 )
+from .solution import p_solved
 from .volunteers_dilemma import p_act, p_nobody_acts
 
 __all__ = [
                             "multitask_effort",
                             "p_act",
                             "p_nobody_acts",
+                            "p_solved",
+                            "quit_probability",
                             "resident_motive",
                             "resident_participation",
                             "two_new_probability",

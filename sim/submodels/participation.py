@@ -38,20 +38,21 @@ def resident_participation(motive, threshold):
 
 
 def two_new_probability(motivation, sensitivity, pressure, others_share, cost, slope, gamma,
-                        pressure_blind: bool = False):
+                        material=0.0, pressure_blind: bool = False):
     """Probability that a two-new organisation takes part this week.
 
-    p = logistic(β[b_k + s_k·A_t + γ·x̄_{t−1} − c_k])   (THEORY.md D2)
+    p = logistic(β[b_k + s_k·A_t + M + γ·x̄_{t−1} − c_k])   (THEORY.md D2)
 
     * b_k: endogenous motivation (utility); s_k: sensitivity to external pressure;
       A_t ∈ [0,1]: assessment pressure now (high in campaigns);
     * x̄_{t−1}: share of the street's organisations that took part last week; γ < 1 is
       imperfect conditional cooperation [fischbacher2001];
+    * M: material incentive paid per participating week (extrinsic utility);
     * c_k: cost of taking part.
     ``pressure_blind`` (null variant) drops the pressure term.
     """
     push = 0.0 if pressure_blind else sensitivity * pressure
-    u = motivation + push + gamma * others_share - cost
+    u = motivation + push + material + gamma * others_share - cost
     return 1.0 / (1.0 + np.exp(-slope * u))
 
 
