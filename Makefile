@@ -46,7 +46,7 @@ VENV_FORCE := FORCE
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv app-venv sweep-venv sysdeps run test validate bench lock clean FORCE
+.PHONY: help venv app-venv sweep-venv sysdeps run test validate dynamics bench lock clean FORCE
 
 help:
 	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
@@ -116,6 +116,12 @@ test: venv sysdeps
 validate: venv sysdeps
 	RPB_PATTERN_SEEDS=20 $(VPY) -m pytest -n 2 -m "pattern or slow" tests
 	$(VPY) experiments/validate.py
+	$(VPY) experiments/dynamics.py
+
+# Credible-dynamics report under docs/validation/dynamics/ (warm-up, stationarity, response
+# curves, saturation, remedies, pilot DiD); about 12-25 minutes on 2 cores.
+dynamics: venv sysdeps
+	$(VPY) experiments/dynamics.py
 
 bench: venv
 	$(VPY) benchmarks/run_benchmarks.py

@@ -1,12 +1,15 @@
 """``rpbsim``: the hydra command line.
 
     rpbsim                                   # baseline, default district, 104 weeks
+    rpbsim spin_up=52 steps=156              # a shorter spin-up before week 1, a longer run
     rpbsim scenario=co_governance population=classroom admin.burden=0.8 seed=3
     rpbsim 'interventions=[{step: 52, set: {empowerment.responsibility_list: 0.8}}]'
 
 Results go to ``results/`` inside hydra's run directory
-(``outputs/<scenario>/<timestamp>/results/``): tables and ``metadata.json``. Invalid values stop the run before anything is built, with a
-message naming the field, the value and the allowed range (exit status 2).
+(``outputs/<scenario>/<timestamp>/results/``): the tables (timeseries, summary, streets,
+by_street, items, handoffs) and ``metadata.json``; see :func:`sim.io.save_run`. Invalid values
+stop the run before anything is built, with a message naming the field, the value and the
+allowed range (exit status 2).
 """
 
 from __future__ import annotations
@@ -47,15 +50,21 @@ def config_from_hydra(cfg: DictConfig) -> RPBConfig:
 
 
 def print_summary(summary: dict, stream=sys.stdout) -> None:
+    """Print the run summary: per metric its value over weeks 1..T (mean, or pooled rate with
+    its denominator n), its final value, and its label; then the amplitude and item counts.
+    Missing values (a rate with nothing counted) print as ``nan``."""
     from .metrics import METRICS
 
-    print(f"{'metric':<28}{'mean':>12}{'final':>12}   label", file=stream)
+    print(f"{'metric':<28}{'weeks 1..T':>12}{'final':>12}{'n':>9}   label", file=stream)
     for m in METRICS:
-        print(f"{m.name:<28}{summary[m.name]:>12.4f}{summary[m.name + '_final']:>12.4f}   "
+        n = f"{summary[m.name + '_n']:>9.0f}" if m.is_rate else " " * 9
+        print(f"{m.name:<28}{summary[m.name]:>12.4f}{summary[m.name + '_final']:>12.4f}{n}   "
               f"{m.zh} / {m.en}", file=stream)
-    print(f"{'participation_volatility':<28}{summary['participation_volatility']:>12.4f}", file=stream)
-    print(f"items: created {summary['items_created']:.0f}, resolved {summary['items_resolved']:.0f}, "
-          f"expired {summary['items_expired']:.0f}, open {summary['items_open']:.0f}", file=stream)
+    print(f"{'participation_amplitude':<28}{summary['participation_amplitude']:>12.4f}", file=stream)
+    print(f"items: open at start {summary['items_open_at_start']:.0f}, "
+          f"created {summary['items_created']:.0f}, closed {summary['items_closed']:.0f} "
+          f"(solved {summary['items_solved']:.0f}), expired {summary['items_expired']:.0f}, "
+          f"open {summary['items_open']:.0f}", file=stream)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

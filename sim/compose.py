@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 
 from .config import (
+    LIST_FIELDS,
     POPULATION_PRESETS,
     ConfigError,
     RPBConfig,
-    LIST_FIELDS,
     _intervention_list,
     field_spec,
     from_dict,

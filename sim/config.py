@@ -29,6 +29,7 @@ from typing import Any
 from .levers import STREET_FIELDS
 
 __all__ = [
+    "DETERMINISTIC",
     "POPULATION_PRESETS",
     "SUBMODEL_CHOICES",
     "ConfigError",
@@ -237,6 +238,11 @@ class EvaluationConfig:
                                   doc="Share of the substantive signal that form effort can game.")
     period: int = param(13, 1, 104, unit="steps", zh="考核周期", en="Evaluation period",
                         doc="Steps between two evaluations.")
+    preparation_hours: float = param(30.0, 0.0, 400.0, unit="hours/community-evaluation",
+                                     zh="迎检准备工时", en="Preparation hours",
+                                     doc="Staff hours each evaluation takes to prepare for (materials, reports, "
+                                         "迎检), added to the administrative load at every evaluation: "
+                                         "frequent evaluations crowd out other work.")
     inspection_cost: float = param(30.0, 0.0, 500.0, unit="hour-equivalents/community-week",
                                    zh="实地核查成本", en="Inspection cost",
                                    doc="Cost of substantive evaluation (random checks, surveys) per community-week "
@@ -383,7 +389,7 @@ class ResidentBehaviourConfig:
 class TwoNewBehaviourConfig:
     """Two-new organisations: logistic participation under pressure, motivation, cooperation."""
 
-    logit_slope: float = param(6.0, 0.0, 50.0, unit="1/utility", zh="决策敏感度", en="Decision slope",
+    logit_slope: float = param(4.0, 0.0, 50.0, unit="1/utility", zh="决策敏感度", en="Decision slope",
                                doc="Slope β of the logistic participation rule.")
     motivation_mean: float = param(0.0, -3.0, 3.0, unit="utility", zh="内生动力均值",
                                    en="Mean motivation", doc="Initial mean endogenous motivation b_k.")
@@ -396,7 +402,7 @@ class TwoNewBehaviourConfig:
     sensitivity_spread: float = param(0.3, 0.0, 1.0, unit="share", zh="压力敏感度差异",
                                       en="Sensitivity spread",
                                       doc="Half-width of the uniform factor on pressure sensitivity (1 ± spread).")
-    motivation_cap: float = param(1.0, 0.0, 5.0, unit="utility", zh="内生动力上限增量",
+    motivation_cap: float = param(0.8, 0.0, 5.0, unit="utility", zh="内生动力上限增量",
                                   en="Motivation ceiling",
                                   doc="Most that supportive stimuli can add to motivation (diminishing returns).")
     pressure_sensitivity: float = param(1.2, 0.0, 5.0, unit="utility", zh="压力敏感度",
@@ -467,9 +473,9 @@ class StaffBehaviourConfig:
     intrinsic_spread: float = param(0.4, 0.0, 2.0, unit="coefficient of variation", zh="内在动机差异",
                                     en="Intrinsic-motivation spread",
                                     doc="CV of ι0 across communities and streets (log-normal).")
-    substitution_spread: float = param(0.1, 0.0, 0.4, unit="s.d.", zh="替代性差异", en="Substitution spread",
+    substitution_spread: float = param(0.15, 0.0, 0.4, unit="s.d.", zh="替代性差异", en="Substitution spread",
                                        doc="S.d. of δ across actors around evaluation.effort_substitution (Beta).")
-    effort_noise: float = param(0.05, 0.0, 1.0, unit="utility", zh="决策噪声", en="Effort noise",
+    effort_noise: float = param(0.1, 0.0, 1.0, unit="utility", zh="决策噪声", en="Effort noise",
                                 doc="S.d. of random-utility shocks to the marginal rewards, redrawn each "
                                     "evaluation period (quantal response around the optimum; 0 = exact optimum).")
     effort_scale: float = param(0.6, 0.01, 10.0, unit="effort", zh="满负荷努力", en="Full-time effort",
@@ -484,7 +490,7 @@ class StaffBehaviourConfig:
                                       "morale target, scaled by the promotion link β.")
     burnout_rate: float = param(0.01, 0.0, 1.0, unit="1/step", zh="倦怠速度", en="Burnout rate",
                                 doc="Intrinsic motivation lost per step at full overload (share of ι0).")
-    recovery_rate: float = param(0.05, 0.0, 1.0, unit="1/step", zh="恢复速度", en="Recovery rate",
+    recovery_rate: float = param(0.1, 0.0, 1.0, unit="1/step", zh="恢复速度", en="Recovery rate",
                                  doc="Rate at which ι returns towards its target in weeks without campaigns "
                                      "(rest between campaigns), scaled by the hours left free.")
     turnover_rate: float = param(0.004, 0.0, 0.2, unit="1/staff-week", zh="人员流动率", en="Turnover rate",
@@ -589,6 +595,17 @@ POPULATION_PRESETS: dict[str, dict[str, int]] = {
                      units_per_street=20, two_new_per_street=30),
 }
 
+#: Every spread and noise parameter at its deterministic setting (0): identical streets and
+#: communities, identical actors within a kind, choices exactly at the optimum. The
+#: known-answer tests run here.
+DETERMINISTIC: dict[str, float] = {
+    "population.street_size_spread": 0.0, "population.community_size_spread": 0.0,
+    "population.street_rank_spread": 0.0, "population.street_staff_spread": 0.0,
+    "staff.intrinsic_spread": 0.0, "staff.substitution_spread": 0.0, "staff.effort_noise": 0.0,
+    "two_new.cost_spread": 0.0, "two_new.sensitivity_spread": 0.0, "two_new.motivation_sd": 0.0,
+    "units.cost_spread": 0.0, "units.benefit_share_spread": 0.0, "units.cost_noise": 0.0,
+}
+
 SUBMODEL_CHOICES = {f.name: f.metadata["choices"] for f in dataclasses.fields(SubmodelConfig)}
 
 # --------------------------------------------------------------------------- introspection
@@ -611,6 +628,8 @@ class FieldSpec:
 
     @property
     def allowed(self) -> str:
+        if self.type is bool:
+            return "true or false"
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.lo is not None and self.hi is not None:

@@ -199,7 +199,7 @@ def render_parameters() -> str:
 def render_metrics() -> str:
     """The text of ``docs/metrics.md``."""
     window = _config.field_spec("metrics.window")
-    burn = _config.field_spec("metrics.burn_in")
+    spin = _config.field_spec("spin_up")
     lines = [_HEADER.format(source="`sim/metrics.py` and `sim/config.py`"),
              "# RPB-Sim metrics (指标)", "",
              ("Every run reports the metrics below at every step. The table is generated from "
@@ -208,49 +208,54 @@ def render_metrics() -> str:
     rows = [[f"`{m.name}`", _cell(m.unit), _cell(m.zh), _cell(m.en), _cell(m.formula)]
             for m in _metrics.METRICS]
     lines += _table(["name", "unit", "中文", "English", "formula"], rows)
-    windowed = [m.name for m in _metrics.METRICS if "window" in m.formula]
-    lines += ["", "## When metrics are collected", "",
-              ("Mesa's `DataCollector` collects every metric once when the model is built "
-              "(**the t = 0 row**, the initial state before any step) and once at the end of "
-              "every step, after all phases of the step have run. `RegionModel.timeseries()` "
-              "and `RunResult.timeseries` are indexed by `step` = 0, 1, …, T, so a run of T "
-              "steps has T + 1 rows. In the t = 0 row the participation shares are 0, the "
-              "event rates are 0.0 (nothing has closed yet) and satisfaction and trust are at "
-              "their initial values."), "",
+    rates = list(_metrics.RATE_METRICS)
+    lines += ["", "## Spin-up and when metrics are collected", "",
+              (f"Before week 1 every run goes through a spin-up of `spin_up` weeks (default "
+              f"{_num(spin.default)}; allowed {_allowed(spin)}) with the same rules, so that week 1 "
+              "starts at the model's statistical steady state (the warm-up detected by MSER-5 and "
+              "Welch's method, see `docs/validation/`). The spin-up weeks are left out of the "
+              "timeseries, the item tables and the summary unless `metrics.record_spin_up` is "
+              "true (then they appear as steps ≤ 0). Mesa's `DataCollector` collects every "
+              "metric at the end of the spin-up (**the t = 0 row**) and at the end of every "
+              "step, after all phases of the step have run. `RunResult.timeseries` is indexed "
+              "by `step` = 0, 1, …, T."), "",
               "## Windowed event rates", "",
-              "Metrics about item *events* are computed over the items **closed** (resolved or "
-              "expired) in a trailing window of the last `metrics.window` steps, the current "
+              "Metrics about item *events* are computed over the items that **ended** (closed "
+              "or expired) in a trailing window of the last `metrics.window` steps, the current "
               f"step included (default {_num(window.default)}; allowed {_allowed(window)} "
-              f"{window.unit}). They are: " + ", ".join(f"`{n}`" for n in windowed) + ". "
-              "Per-step sums over closed items are kept exactly (`sim.ledger.ClosureHistory`), "
-              "so the rates stay exact when closed items are moved out of memory. Resources "
-              "spent (for `cost_per_resolved_item`) are summed over the same window. State "
-              "metrics (participation, backlog, satisfaction, trust, loads, effort shares, "
-              "evaluation gap) describe the end of the step itself.", "",
-              "## Empty denominators", "",
-              ("A rate whose denominator is empty in the window (no item closed, none resolved, "
-              "none assigned) is **0.0, never NaN** (`sim.metrics.ratio`). A 0.0 in such a rate "
-              "can therefore mean \"nothing to measure\"; read it together with the counts."), "",
+              f"{window.unit}). They are: " + ", ".join(f"`{n}`" for n in rates) + ". "
+              "Per-step sums are kept exactly (`sim.ledger.ClosureHistory`), so the rates stay "
+              "exact when closed items are moved out of memory. *Closed* (办结) means closed on "
+              "the record; *solved* (解决) that the matter was actually solved; an expired item "
+              "is neither. State metrics (participation, backlog, satisfaction, trust, loads, "
+              "effort shares, gaps) describe the end of the step itself.", "",
+              "## Missing rates", "",
+              ("A rate whose denominator is empty is **missing (NaN)** in the per-step series, "
+              "and its denominator is reported beside it as `<rate>_n` (e.g. `return_flow_rate_n`"
+              ", the assigned items that ended in the window), so \"nothing to measure\" is never "
+              "confused with 0. The t = 0 row's rates are missing. JSON files write missing "
+              "values as `null`. A pattern whose measure is missing raises an error naming the "
+              "seed."), "",
               "## Per-run summary", "",
-              ("`sim.run(...)` returns a `RunResult` whose `summary` is a flat dict of floats "
-              "(also written to `summary.json` and `summary.csv`):"), "",
-              ("- `<metric>` — the mean of the metric over steps 1..T (the t = 0 row is left "
-              "out);"),
-              "- `<metric>_final` — its value at the last step T;",
-              ("- `participation_volatility` — the coefficient of variation (population standard "
-              "deviation / mean) of `participation_two_new` over the steps after the burn-in, "
-              f"i.e. steps `metrics.burn_in` + 1 .. T (default burn-in {_num(burn.default)} "
-              f"{burn.unit}); if the run is not longer than the burn-in, over all steps 1..T; "
-              "0.0 if the mean is 0;"),
-              ("- `items_created`, `items_resolved`, `items_expired`, `items_open` — item counts "
-              "at the end of the run."), "",
+              ("`sim.run(...)` returns a `RunResult` whose `summary` (also `RegionModel.summary()`)"
+              " is a flat dict of floats over weeks 1..T (also written to `summary.json` and "
+              "`summary.csv`):"), "",
+              "- shares and levels: `<metric>` — the mean over steps 1..T;",
+              ("- rates: `<metric>` — **pooled** over weeks 1..T (Σ numerators / Σ "
+              "denominators), with `<metric>_n` the pooled denominator;"),
+              "- `<metric>_final` — the value at the last step T;",
+              ("- `participation_amplitude` — the campaign-locked amplitude of two-new "
+              "participation: per organisation, its share of campaign weeks taking part minus "
+              "its share of other weeks, averaged over organisations;"),
+              ("- `items_open_at_start`, `items_created`, `items_closed`, `items_solved`, "
+              "`items_expired`, `items_open` — item counts over weeks 1..T."), "",
               "## Item conservation", "",
-              ("Every item is created once and ends resolved or expired, or is still open. At the "
+              ("Every item is created once and ends closed or expired, or is still open. At the "
               "end of every step the model checks"), "",
-              "    items created = items resolved + items open + items expired", "",
+              "    items created = items closed + items expired + items open", "",
               ("and raises an error if the book-keeping ever breaks "
-              "(`RegionModel.check_conservation`). The same identity holds for the counts in "
-              "the summary."), ""]
+              "(`RegionModel.check_conservation`). In the summary: open at start + created = "
+              "closed + expired + open at the end."), ""]
     return "\n".join(lines)
 
 

@@ -1,10 +1,12 @@
 """Save and load run results: tidy tables (Parquet + CSV) and a metadata file per run.
 
 A run directory holds ``timeseries.{parquet,csv}``, ``summary.{json,csv}``,
+``streets.{parquet,csv}`` (one row per street) and ``by_street.{parquet,csv}`` (street × step),
 ``items.parquet`` and ``handoffs.parquet`` (when recorded), and ``metadata.json`` (config,
-seed, package versions, git revision, command). Files are written into a temporary
-directory that is renamed into place at the end, so a crash never leaves a half-written
-result. No pickles.
+seed, spin-up, package versions, git revision, command). JSON files are strict JSON: a missing
+value (NaN, e.g. a rate with an empty denominator) is written as ``null`` and read back by
+:func:`load_run` as NaN in the summary. Files are written into a temporary directory that is
+renamed into place at the end, so a crash never leaves a half-written result. No pickles.
 """
 
 from __future__ import annotations
@@ -20,11 +22,17 @@ from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .config import to_dict
 
-__all__ = ["git_revision", "load_run", "package_versions", "run_metadata", "save_run"]
+__all__ = ["git_revision", "json_safe", "load_run", "package_versions", "run_metadata", "save_run"]
+
+#: Tables written as Parquet + CSV (when the result has them).
+TABLES = ("timeseries", "streets", "by_street")
+#: Tables written as Parquet only (when recorded).
+ITEM_TABLES = ("items", "handoffs")
 
 PACKAGES = ("rpb-sim", "mesa", "numpy", "scipy", "networkx", "pandas", "pyarrow", "hydra-core",
             "omegaconf", "matplotlib")
@@ -44,15 +52,35 @@ def git_revision() -> str:
     """The git revision of the source tree (with ``-dirty`` if modified), or ``unknown``."""
     here = Path(__file__).resolve().parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, check=False,
                              text=True, timeout=5)
         if rev.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, check=False,
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def json_safe(obj):
+    """``obj`` with every NaN float replaced by None (JSON ``null``), tuples as lists."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return None if np.isnan(obj) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False,
+                               default=str), encoding="utf-8")
 
 
 def run_metadata(result) -> dict:
@@ -61,6 +89,7 @@ def run_metadata(result) -> dict:
         "scenario": cfg.name,
         "seed": cfg.seed,
         "steps": cfg.steps,
+        "spin_up": cfg.spin_up,
         "config": to_dict(cfg),
         "final_config": to_dict(getattr(result, "final_config", cfg)),
         "packages": package_versions(),
@@ -79,18 +108,21 @@ def save_run(result, out_dir: str | os.PathLike) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        ts = result.timeseries.reset_index()
-        ts.to_parquet(tmp / "timeseries.parquet", index=False)
-        ts.to_csv(tmp / "timeseries.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2), encoding="utf-8")
+        for name in TABLES:
+            table = getattr(result, name, None)
+            if table is None:
+                continue
+            if name == "timeseries":
+                table = table.reset_index()
+            table.to_parquet(tmp / f"{name}.parquet", index=False)
+            table.to_csv(tmp / f"{name}.csv", index=False)
+        _write_json(tmp / "summary.json", result.summary)
         pd.DataFrame([result.summary]).to_csv(tmp / "summary.csv", index=False)
-        if result.items is not None:
-            result.items.to_parquet(tmp / "items.parquet", index=False)
-        if result.handoffs is not None:
-            result.handoffs.to_parquet(tmp / "handoffs.parquet", index=False)
-        (tmp / "metadata.json").write_text(json.dumps(run_metadata(result), indent=2,
-                                                      ensure_ascii=False, default=str),
-                                           encoding="utf-8")
+        for name in ITEM_TABLES:
+            table = getattr(result, name, None)
+            if table is not None:
+                table.to_parquet(tmp / f"{name}.parquet", index=False)
+        _write_json(tmp / "metadata.json", run_metadata(result))
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
@@ -101,14 +133,16 @@ def save_run(result, out_dir: str | os.PathLike) -> Path:
 
 
 def load_run(path: str | os.PathLike) -> dict:
-    """Load a saved run: dict with ``timeseries``, ``summary``, ``metadata`` (+ tables)."""
+    """Load a saved run: dict with ``timeseries``, ``summary`` (``null`` read back as NaN),
+    ``metadata``, and ``streets``, ``by_street``, ``items``, ``handoffs`` (None when absent)."""
     p = Path(path)
+    summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
     out = {
         "timeseries": pd.read_parquet(p / "timeseries.parquet").set_index("step"),
-        "summary": json.loads((p / "summary.json").read_text(encoding="utf-8")),
+        "summary": {k: float("nan") if v is None else v for k, v in summary.items()},
         "metadata": json.loads((p / "metadata.json").read_text(encoding="utf-8")),
     }
-    for name in ("items", "handoffs"):
+    for name in ("streets", "by_street", *ITEM_TABLES):
         f = p / f"{name}.parquet"
         out[name] = pd.read_parquet(f) if f.exists() else None
     return out

@@ -130,6 +130,7 @@ _ITEM_COLUMNS = {
     "solved": np.bool_,        # closed and actually solved (解决)
     "repeat_of": np.int64,     # item_id this item repeats (−1: a new matter)
     "responded": np.int32,     # step of the first action on it (−1: none yet)
+    "acted": np.bool_,         # acted on (internal: spin-up steps ≤ 0 make −1 a real step)
     "needed": np.float64,      # hours a real solution needs at the current holder
     "substance_done": np.float64,  # substantive hours spent on it at the current holder
     "stage": np.int8,
@@ -234,7 +235,8 @@ class ItemStore:
         if rows is None:
             rows = np.arange(self.n)
         df = pd.DataFrame({k: self.cols[k][rows] for k in self.COLUMNS
-                           if k not in ("work_left", "outsource_draw", "needed", "substance_done")})
+                           if k not in ("work_left", "outsource_draw", "needed", "substance_done",
+                                         "acted")})
         df["status"] = pd.Categorical.from_codes(df["status"].astype(np.int8), Status.NAMES)
         df["stage"] = pd.Categorical.from_codes(df["stage"].astype(np.int8), Stage.NAMES)
         return df

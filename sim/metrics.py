@@ -257,20 +257,25 @@ class StreetLog:
         self._now = {k: np.zeros(n_streets) for k in self.counts}
         self.rows: list[pd.DataFrame] = []
 
-    def add_ended(self, street, closed: bool, solved, assigned, returned) -> None:
+    def add_ended(self, street, closed, solved, assigned, returned) -> None:
+        """Count items that ended this step by street (``closed`` a bool array: else expired)."""
         S = self.S
-        n = np.bincount(street, minlength=S)
-        self._now["closed" if closed else "expired"] += n
+        self._now["closed"] += np.bincount(street[closed], minlength=S)
+        self._now["expired"] += np.bincount(street[~closed], minlength=S)
         self._now["solved"] += np.bincount(street[solved], minlength=S)
         self._now["assigned"] += np.bincount(street[assigned], minlength=S)
         self._now["returned"] += np.bincount(street[returned], minlength=S)
 
-    def collect(self, model) -> None:
+    def close_week(self, window: int) -> None:
+        """Move this week's counts into the trailing window (called every week, spin-up too)."""
         for k, v in self._now.items():
             self.counts[k].append(v)
+            del self.counts[k][:-window]
         self._now = {k: np.zeros(self.S) for k in self.counts}
+
+    def collect(self, model) -> None:
         w = model.config.metrics.window
-        win = {k: np.sum(v[-w:], axis=0) for k, v in self.counts.items()}
+        win = {k: np.sum(v[-w:], axis=0) if v else np.zeros(self.S) for k, v in self.counts.items()}
         ended = win["closed"] + win["expired"]
         S = self.S
         comm, res = model.state["communities"], model.state["residents"]

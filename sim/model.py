@@ -54,8 +54,7 @@ from .institutions.street import handle_street_queue, work_provider_items
 from .items import EventLog, ItemStore, Reason, RecordSink, RepeatQueue, Stage, Status
 from .ledger import ClosureHistory, StepLedger
 from .levers import StreetLevers
-from .network import sync_policy_layers, within_street_quantile
-from .network import build_world
+from .network import build_world, sync_policy_layers, within_street_quantile
 from .state import init_state
 from .submodels.solution import p_solved
 
@@ -127,6 +126,7 @@ class RegionModel(mesa.Model):
         self.street_log = metrics.StreetLog(self.layout.n_streets)
         self.assignment_stats = {"decisions": 0, "nobody": 0}
         self._solved_by_pool = np.zeros(self.state["pool"].node.size)
+        self._ended: list[tuple[np.ndarray, np.ndarray]] = []
         self._satisfaction_cache = (None, None)
         self._pending = list(cfg.interventions)
         late = [iv["step"] for iv in self._pending if iv["step"] > cfg.steps]
@@ -179,8 +179,6 @@ class RegionModel(mesa.Model):
             for k, mode in zip(sinks, modes):
                 k.mode = mode
                 k.n_rows = 0
-        if not record:
-            self.street_log = metrics.StreetLog(self.layout.n_streets)
         st = self.state["two_new"]
         st.weeks_in[:] = 0.0
         st.weeks_seen[:] = 0.0
@@ -251,9 +249,10 @@ class RegionModel(mesa.Model):
     def mark_responded(self, rows: np.ndarray) -> None:
         """Record the first action on items ``rows`` (for ``response_rate``)."""
         it = self.items
-        rows = rows[it.responded[rows] < 0]
+        rows = rows[~it.acted[rows]]
         if rows.size == 0:
             return
+        it.acted[rows] = True
         it.responded[rows] = self.steps
         in_time = self.steps - it.created[rows] <= self.config.items.response_deadline
         self.history.add_by_step("responded_by_created", it.created[rows[in_time]].astype(np.int64))
@@ -263,15 +262,53 @@ class RegionModel(mesa.Model):
         :func:`sim.submodels.solution.p_solved` (depth, capacity ratio, quality)."""
         if rows.size == 0:
             return
-        it, step = self.items, self.steps
+        it = self.items
         self.mark_responded(rows)
         solved = self.rng.random(rows.size) < p_solved(depth, capacity_ratio, quality)
-        self.events.record(it.item_id[rows], step, holder, holder, reason)
+        self.events.record(it.item_id[rows], self.steps, holder, holder, reason)
         pool_idx = np.asarray(holder) - self.layout.unit0
         in_pool = (pool_idx >= 0) & (pool_idx < self._solved_by_pool.size)
         np.add.at(self._solved_by_pool, pool_idx[in_pool & solved], 1.0)
-        self._end(rows, Status.CLOSED, solved)
-        sham = rows[~solved]
+        self._ended.append((rows, solved))
+        it.close(rows, Status.CLOSED, self.steps, solved)
+
+    def _book_endings(self) -> None:
+        """Book-keeping of every item that ended this step (closed or expired), in one pass."""
+        if not self._ended:
+            return
+        it, step = self.items, self.steps
+        rows = np.concatenate([r for r, _ in self._ended])
+        solved = np.concatenate([s for _, s in self._ended])
+        self._ended = []
+        closed = it.status[rows] == Status.CLOSED
+        assigned = it.assigned[rows]
+        returned = assigned & (it.return_flows[rows] > 0)
+        age = step - it.created[rows]
+        self.history.add(step, closed=int(closed.sum()), solved=int(solved.sum()),
+                         expired=int((~closed).sum()), assigned=int(assigned.sum()),
+                         assigned_returned=int(returned.sum()),
+                         handoffs=float(it.handoffs[rows].sum()),
+                         closure_time=float(age[closed].sum()))
+        C = self.layout.n_communities
+        comm = it.community[rows]
+        by_closed = np.bincount(comm[closed], minlength=C)
+        by_solved = np.bincount(comm[solved], minlength=C)
+        by_expired = np.bincount(comm[~closed], minlength=C)
+        led = self.ledger
+        led.closed_by_community += by_closed
+        led.solved_by_community += by_solved
+        led.expired_by_community += by_expired
+        self.period["closed"] += by_closed
+        self.period["solved"] += by_solved
+        self.period["expired"] += by_expired
+        # What a solution is worth to its resident decays with the wait; a sham closure and an
+        # expired item are worth nothing.
+        value = np.where(solved, np.exp(-age / self.config.residents.patience), 0.0)
+        led.outcome_by_community += np.bincount(comm, weights=value, minlength=C)
+        led.outcome_owners.append(it.origin[rows].copy())
+        led.outcome_values.append(value)
+        self.street_log.add_ended(it.street[rows], closed, solved, assigned, returned)
+        sham = rows[closed & ~solved]
         if sham.size:
             ic = self.config.items
             again = self.rng.random(sham.size) < ic.repeat_probability
@@ -280,39 +317,7 @@ class RegionModel(mesa.Model):
             self.repeats.add(step + delay, item_id=it.item_id[r], origin=it.origin[r],
                              community=it.community[r], difficulty=it.difficulty[r],
                              specialised=it.specialised[r], domain=it.domain[r])
-            self.ledger.sham_owners.append(it.origin[sham].copy())
-
-    def _end(self, rows: np.ndarray, status: int, solved: np.ndarray) -> None:
-        it, step = self.items, self.steps
-        assigned = it.assigned[rows]
-        returned = assigned & (it.return_flows[rows] > 0)
-        closed = status == Status.CLOSED
-        n_solved = int(solved.sum())
-        self.history.add(step, closed=rows.size if closed else 0, solved=n_solved,
-                         expired=0 if closed else rows.size, assigned=int(assigned.sum()),
-                         assigned_returned=int(returned.sum()),
-                         handoffs=float(it.handoffs[rows].sum()),
-                         closure_time=float((step - it.created[rows]).sum()) if closed else 0.0)
-        C = self.layout.n_communities
-        comm = it.community[rows]
-        by_comm = np.bincount(comm, minlength=C)
-        solved_by_comm = np.bincount(comm[solved], minlength=C)
-        if closed:
-            self.ledger.closed_by_community += by_comm
-            self.ledger.solved_by_community += solved_by_comm
-            self.period["closed"] += by_comm
-            self.period["solved"] += solved_by_comm
-        else:
-            self.ledger.expired_by_community += by_comm
-            self.period["expired"] += by_comm
-        # What a solution is worth to its resident decays with the wait; a sham closure and an
-        # expired item are worth nothing.
-        value = np.where(solved, np.exp(-(step - it.created[rows]) / self.config.residents.patience), 0.0)
-        self.ledger.outcome_by_community += np.bincount(comm, weights=value, minlength=C)
-        self.ledger.outcome_owners.append(it.origin[rows].copy())
-        self.ledger.outcome_values.append(value)
-        self.street_log.add_ended(it.street[rows], closed, solved, assigned, returned)
-        it.close(rows, status, step, solved)
+            led.sham_owners.append(it.origin[sham].copy())
 
     # ------------------------------------------------------------------ phases
     def apply_interventions(self) -> None:
@@ -343,7 +348,8 @@ class RegionModel(mesa.Model):
         if old.size:
             self.events.record(it.item_id[old], self.steps, it.holder[old], it.holder[old],
                                Reason.EXPIRE)
-            self._end(old, Status.EXPIRED, np.zeros(old.size, bool))
+            self._ended.append((old, np.zeros(old.size, bool)))
+            it.close(old, Status.EXPIRED, self.steps)
 
     def update_motivation(self) -> None:
         U = self.layout.n_units
@@ -375,6 +381,7 @@ class RegionModel(mesa.Model):
         paper_close(self, "communities")
         paper_close(self, "streets")
         self.expire_items()
+        self._book_endings()
         Resident.update_all(self)
         self._satisfaction_cache = (None, None)
         update_form_output(self)
@@ -387,6 +394,7 @@ class RegionModel(mesa.Model):
                          budget_spent=self.ledger.budget_spent,
                          response_due=self.history.get("created", due_step),
                          response_met=self.history.get("responded_by_created", due_step))
+        self.street_log.close_week(self.config.metrics.window)
         if self.steps % COMPACT_EVERY == 0:
             self.items.compact()
         self.check_conservation()

@@ -305,8 +305,8 @@ def _set_layer(G: nx.Graph, u: int, v: int, layer: str, on: bool) -> None:
 
 def within_street_quantile(order: np.ndarray, street: np.ndarray) -> np.ndarray:
     """(n,) position in (0, 1) of each member within its street, in the fixed random order
-    ``order`` (drawn at build time): the first ⌈share·n_s⌉ members of a street have quantile
-    below ``share``."""
+    ``order`` (drawn at build time): the members with quantile below ``share`` are switched on,
+    i.e. share·n_s rounded to the nearest whole number (halves down) in each street."""
     n = order.size
     if n == 0:
         return np.zeros(0)

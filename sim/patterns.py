@@ -114,14 +114,12 @@ def ablation_removes(full: PatternResult, ablated: PatternResult, tolerance: flo
 
 
 def _steps(result):
-    return result.timeseries.iloc[1:]
+    """Weeks 1..T (the spin-up already brought the model to its steady state)."""
+    ts = result.timeseries
+    return ts.loc[ts.index >= 1]
 
 
-def _after_burn_in(result):
-    """Steps after ``metrics.burn_in``: the regime, not the start-up transient."""
-    ts = _steps(result)
-    burn = result.config.metrics.burn_in
-    return ts.iloc[burn:] if burn < len(ts) else ts
+_after_burn_in = _steps
 
 
 def campaign_trough(result) -> float:
@@ -160,18 +158,31 @@ def two_new_late(result) -> float:
     return float(ts["participation_two_new"].iloc[int(0.6 * len(ts)):].mean())
 
 
+def closure_resolution_gap(result) -> float:
+    """closure_rate − resolution_rate (pooled): the share of ended items closed on the record
+    but not solved — sham closures (办结 but not 解决)."""
+    return float(result.summary["closure_rate"] - result.summary["resolution_rate"])
+
+
 MEASURES = {
     "campaign_trough": campaign_trough,
     "pressure_correlation": pressure_correlation,
     "campaign_lift": campaign_lift,
     "two_new_late": two_new_late,
+    "closure_resolution_gap": closure_resolution_gap,
 }
 
 
+class MissingMeasure(ValueError):
+    """A pattern's measure is missing (NaN) for a run."""
+
+
 def measure(name: str, result) -> float:
-    if name in MEASURES:
-        return MEASURES[name](result)
-    return float(result.summary[name])
+    value = MEASURES[name](result) if name in MEASURES else float(result.summary[name])
+    if value != value:
+        raise MissingMeasure(f"measure '{name}' is missing (NaN) for seed {result.config.seed} "
+                             f"of scenario '{result.config.name}': its denominator was empty")
+    return value
 
 
 # --------------------------------------------------------------------------- the patterns
@@ -184,6 +195,10 @@ _MOTIVATION = ("incentives.material", "incentives.recognition", "incentives.fixe
 _FORM_REWARD = ("evaluation.promotion_link", "evaluation.substance_weight")
 _NO_CROWD = ("submodels.crowding_out=separate_budget",)
 _PRESSURE_OFF_52 = ({"step": 52, "set": {"evaluation.external_pressure": 0.0}},)
+_FORMALISTIC = ("evaluation.substance_weight=0.05", "evaluation.observability=0.2",
+                "evaluation.gameable_share=0.6")
+_SUBSTANTIVE = ("evaluation.substance_weight=0.8", "evaluation.observability=0.9",
+                "evaluation.gameable_share=0.1")
 
 PATTERNS: tuple[Pattern, ...] = (
     # D1 运行过程行政化 -----------------------------------------------------------------
@@ -210,7 +225,7 @@ PATTERNS: tuple[Pattern, ...] = (
             Arm(), None, +1, ablation=("submodels.two_new_participation=pressure_blind",),
             held=("evaluation.external_pressure",)),
     Pattern("d2_pressure_alone_is_volatile", "D2 participant alienation",
-            "其内生动力持续性较差且波动幅度较大", "participation_volatility",
+            "其内生动力持续性较差且波动幅度较大", "participation_amplitude",
             Arm("endogenous_motivation"), Arm("alienation"), +1),
     Pattern("d2_units_cost_exceeds_benefit", "D2 participant alienation",
             "提供专业服务较多，但获得相关'收益'较少…驻区单位参与区域化党建动力较弱",
@@ -266,6 +281,21 @@ PATTERNS: tuple[Pattern, ...] = (
             Arm(overrides=("evaluation.substance_weight=0.8",)),
             Arm(overrides=("evaluation.substance_weight=0.1",)), +1,
             ablation=("submodels.evaluation=form_blind",)),
+    Pattern("d4_formalism_raises_closure", "D4 formalistic evaluation",
+            "数字谜语: under overload, material-based evaluation keeps the closure figures up "
+            "(办结 on paper)", "closure_rate",
+            Arm(overrides=_HIGH + _SUBSTANTIVE), Arm(overrides=_HIGH + _FORMALISTIC), +1,
+            ablation=("submodels.evaluation=form_blind",)),
+    Pattern("d4_formalism_lowers_resolution", "D4 formalistic evaluation",
+            "难以较为真实的考察其实际绩效: what is closed is less often solved (解决)",
+            "resolution_rate",
+            Arm(overrides=_HIGH + _SUBSTANTIVE), Arm(overrides=_HIGH + _FORMALISTIC), -1,
+            ablation=("submodels.evaluation=form_blind",)),
+    Pattern("d4_substantive_evaluation_narrows_sham_gap", "D4 formalistic evaluation",
+            "以基层治理实效为考核标准: closure and true resolution come together",
+            "closure_resolution_gap",
+            Arm(overrides=_FORMALISTIC), Arm(overrides=_SUBSTANTIVE), -1,
+            ablation=("submodels.evaluation=form_blind",)),
     # Remedies ---------------------------------------------------------------------------
     Pattern("r1_market_logic_raises_participation", "R1 market logic",
             "开展灵活多样的志愿服务和社区活动，调动社区群众参与积极性和活跃度",
@@ -274,7 +304,7 @@ PATTERNS: tuple[Pattern, ...] = (
             "大力推动基层减负工作，减少工作转接和下移", "autonomy_space",
             Arm(), Arm("market_logic"), +1),
     Pattern("r2_motivation_steadies_two_new", "R2 endogenous motivation",
-            "促使其向内生性参与转变", "participation_volatility",
+            "促使其向内生性参与转变", "participation_amplitude",
             Arm(), Arm("endogenous_motivation"), -1),
     Pattern("r2_participation_stays_after_pressure", "R2 endogenous motivation",
             "使区域化党建获得内生性发展动力", "two_new_late",

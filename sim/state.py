@@ -21,8 +21,8 @@ from .network import World
 __all__ = [
     "AssigneePool",
     "CommunityState",
-    "StaffState",
     "ResidentState",
+    "StaffState",
     "StreetState",
     "TwoNewState",
     "UnitState",

@@ -83,7 +83,7 @@ def draw_structure(cfg, rng: np.random.Generator) -> DistrictStructure:
     n_units = np.round(pop.units_per_street * size).astype(np.int64)
     if pop.units_per_street > 0:
         n_units = np.maximum(n_units, 1)
-    high = rng.binomial(n_units, share_high)
+    high = np.round(n_units * share_high).astype(np.int64)
     n_two_new = np.round(pop.two_new_per_street * size * density).astype(np.int64)
     if pop.two_new_per_street > 0:
         n_two_new = np.maximum(n_two_new, 1)

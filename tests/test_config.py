@@ -70,6 +70,8 @@ def check_error(err: ConfigError, name: str, value) -> None:
     elif spec.type in (int, float):
         for bound in (spec.lo, spec.hi):
             assert f"{bound:g}" in allowed or str(bound) in allowed, (bound, allowed)
+    elif spec.type is bool:
+        assert allowed == "true or false"
     else:
         assert spec.type.__name__ in allowed
     msg = str(err)

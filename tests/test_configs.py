@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -27,11 +28,19 @@ def test_there_are_scenarios_and_baseline_is_one():
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_scenario_composes_and_runs(name):
-    r = sim.run(name, steps=3, overrides=["population=classroom"])
+    """Every scenario runs through the default spin-up and at least three weeks (long enough
+    for its interventions to take effect), keeping the books."""
+    steps = max([3] + [iv["step"] for iv in compose(name).interventions])
+    r = sim.run(name, steps=steps, overrides=["population=classroom"])
     assert r.config.name == name
-    assert list(r.timeseries.index) == [0, 1, 2, 3]
+    assert r.config.spin_up == field_spec("spin_up").default
+    assert list(r.timeseries.index) == list(range(steps + 1))
     s = r.summary
-    assert s["items_created"] == s["items_resolved"] + s["items_expired"] + s["items_open"]
+    assert s["items_open_at_start"] + s["items_created"] == \
+        s["items_closed"] + s["items_expired"] + s["items_open"]
+    assert 0 <= s["items_solved"] <= s["items_closed"]
+    assert len(r.streets) == r.config.population.n_streets
+    assert len(r.by_street) == (steps + 1) * len(r.streets)
 
 
 def walk(tree, prefix=""):
@@ -111,22 +120,31 @@ def rpbsim(*args, cwd):
 
 def test_cli_runs_prints_the_summary_and_writes_results(tmp_path):
     run_dir = tmp_path / "run"
-    p = rpbsim("population=classroom", "steps=3", "progress=false", f"hydra.run.dir={run_dir}",
-               cwd=tmp_path)
+    p = rpbsim("population=classroom", "steps=3", "spin_up=10", "progress=false",
+               f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     for name in sim.METRIC_NAMES:
         assert name in p.stdout
-    assert "participation_volatility" in p.stdout
+    assert "participation_amplitude" in p.stdout
+    for count in ("open at start", "created", "closed", "solved", "expired", "open"):
+        assert count in p.stdout
     results = run_dir / "results"
     for name in ("timeseries.parquet", "timeseries.csv", "summary.json", "summary.csv",
+                 "streets.parquet", "streets.csv", "by_street.parquet", "by_street.csv",
                  "items.parquet", "handoffs.parquet", "metadata.json"):
         assert (results / name).is_file(), name
     saved = sim.io.load_run(results)
     assert len(saved["timeseries"]) == 4
     assert saved["metadata"]["config"]["population"]["n_streets"] == 1
+    assert saved["metadata"]["spin_up"] == 10
+    assert len(saved["streets"]) == 1 and len(saved["by_street"]) == 4
     # the CLI and the Python API give the same run
-    api = sim.run(steps=3, overrides=["population=classroom"])
-    assert saved["summary"] == pytest.approx(api.summary)
+    api = sim.run(steps=3, overrides=["population=classroom", "spin_up=10"])
+    assert saved["summary"].keys() == api.summary.keys()
+    assert saved["summary"] == pytest.approx(api.summary, nan_ok=True)
+    pd.testing.assert_frame_equal(saved["timeseries"], api.timeseries)
+    pd.testing.assert_frame_equal(saved["streets"], api.streets)
+    pd.testing.assert_frame_equal(saved["by_street"], api.by_street)
 
 
 def test_cli_rejects_out_of_range_value_and_writes_nothing(tmp_path):

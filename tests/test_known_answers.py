@@ -18,6 +18,10 @@ import pytest
 from scipy.stats import norm
 
 import sim
+from sim.config import DETERMINISTIC
+
+#: Deterministic setting (every spread and noise 0) and no spin-up: the state at build time.
+DET = {k.replace(".", "__"): v for k, v in DETERMINISTIC.items()} | {"spin_up": 0}
 
 # --------------------------------------------------------------------------- Granovetter
 
@@ -33,7 +37,7 @@ GRANOVETTER = dict(
 
 def model_equilibrium(sigma: float, steps: int = 50) -> int:
     """Participants at rest when the model's residents follow Granovetter's rule."""
-    m = sim.RegionModel(rng=0, residents__threshold_sd=sigma / 100, **GRANOVETTER)
+    m = sim.RegionModel(rng=0, residents__threshold_sd=sigma / 100, **GRANOVETTER, **DET)
     history = []
     for _ in range(steps):
         m.step()
@@ -105,7 +109,7 @@ def vd_model(n: int, b: float, c: float, f: float, rho: float, rng: int = 0):
         empowerment__conference_binding=0.0, empowerment__responsibility_list=0.0,
         empowerment__leading_group=0.0, market__outsourcing=0.0,
         buck_passing__benefit=b, buck_passing__cost=c, buck_passing__blame=f,
-        submodels__unit_participation="always", submodels__motivation="static")
+        submodels__unit_participation="always", submodels__motivation="static", **DET)
 
 
 @pytest.mark.parametrize("n,b,c,f,rho", [(2, 1.0, 0.9, 2.0, 0.3), (3, 1.0, 0.9, 2.0, 0.3),
@@ -151,8 +155,8 @@ def closed_form(alpha_f, alpha_s, delta):
 
 
 @pytest.mark.parametrize("beta,w,kappa,iota,delta,case", [
-    (0.6, 0.4, 0.8, 0.2, 0.5, "interior"),
-    (1.0, 0.0, 0.5, 0.2, 0.5, "form corner"),      # THEORY.md: α_F=1, α_S=0.2, δ=0.5 → t_F=1
+    (0.6, 0.4, 0.2, 0.2, 0.5, "interior"),
+    (1.0, 0.0, 0.0, 0.2, 0.5, "form corner"),      # THEORY.md: α_F=1, α_S=0.2, δ=0.5 → t_F=1
     (0.3, 0.9, 1.0, 0.8, 0.6, "substance corner"),
     (0.5, 0.5, 0.5, 0.1, 0.0, "no substitution"),
 ])
@@ -160,9 +164,11 @@ def test_multitask_efforts_in_the_model_equal_the_optimum(beta, w, kappa, iota, 
     m = sim.RegionModel(rng=1, population="classroom", evaluation__promotion_link=beta,
                         evaluation__substance_weight=w, evaluation__observability=kappa,
                         evaluation__gameable_share=0.0, evaluation__effort_substitution=delta,
-                        staff__intrinsic_motivation=iota, submodels__motivation="static")
+                        staff__intrinsic_motivation=iota, submodels__motivation="static", **DET)
     m.step()
-    alpha_f, alpha_s = beta * (1 - w), beta * w * kappa + iota
+    # The score weighs reported figures by λ_F = (1 − w)(1 − κ) + w·g (here g = 0).
+    lam = (1 - w) * (1 - kappa)
+    alpha_f, alpha_s = beta * lam, beta * (1 - lam) + iota
     tf, ts = closed_form(alpha_f, alpha_s, delta)
     for group in ("communities", "streets"):
         st = m.state[group]
@@ -184,3 +190,30 @@ def test_multitask_form_share_goes_to_one_as_substitution_rises_with_low_substan
         tf, ts = multitask_effort(0.3 * 0.9, 0.3 * 0.1 * 0.5 + 0.2, delta)
         shares.append(float(tf / (tf + ts)))
     assert shares == sorted(shares) and shares[-1] == 1.0
+
+
+# --------------------------------------------------------------------------- the score as an estimator
+
+@pytest.mark.parametrize("w", [0.0, 0.5, 1.0])
+def test_full_observability_and_nothing_gameable_give_a_zero_evaluation_gap(w):
+    """With κ = 1 and g = 0 the score equals true performance P for any substance weight."""
+    m = sim.RegionModel(rng=3, population="classroom", spin_up=26, evaluation__period=4,
+                        evaluation__substance_weight=w, evaluation__observability=1.0,
+                        evaluation__gameable_share=0.0)
+    gaps = []
+    for _ in range(24):
+        m.step()
+        c = m.state["communities"]
+        known = ~np.isnan(c.true_performance)
+        assert known.any()
+        gaps.append(np.abs(c.score - c.true_performance)[known].max())
+    assert max(gaps) < 1e-12
+
+
+def test_partial_observability_lets_the_score_overstate():
+    from sim.institutions.evaluation import evaluation_score, reported_weight
+
+    assert reported_weight(0.2, 0.3, 0.4) == pytest.approx(0.8 * 0.7 + 0.2 * 0.4)
+    # Reported figures above true performance pull the score up by λ_F of the difference.
+    assert evaluation_score(0.5, 0.9, 0.2, 0.3, 0.4) == pytest.approx(0.5 + 0.64 * 0.4)
+    assert evaluation_score(0.5, 0.9, 1.0, 0.3, 0.0) == pytest.approx(0.5)

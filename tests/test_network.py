@@ -8,7 +8,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from helpers import SMALL_POPULATION, graph_signature, make_model, stepped
+from helpers import (
+    SMALL_POPULATION,
+    UNIFORM_STREETS,
+    graph_signature,
+    make_model,
+    stepped,
+    switched_on_by_street,
+)
 
 import sim
 from sim.compose import compose, with_values
@@ -77,9 +84,14 @@ def test_no_global_rng_is_used():
 # --------------------------------------------------------------------------- nodes
 
 
-@pytest.mark.parametrize("population", [SMALL_POPULATION, {"population": "classroom"}])
+POPULATIONS = [SMALL_POPULATION, {"population": "classroom"},
+               {**SMALL_POPULATION, **UNIFORM_STREETS}, {"population": "classroom", **UNIFORM_STREETS}]
+
+
+@pytest.mark.parametrize("population", POPULATIONS,
+                         ids=["small", "classroom", "small-uniform", "classroom-uniform"])
 def test_node_counts_per_kind_match_the_layout(population):
-    model = make_model(population)
+    model = make_model({**population, "spin_up": 0})
     G, L = model.graph, model.layout
     counts = Counter(kinds(G).values())
     assert set(counts) <= set(KIND_COUNTS)
@@ -88,10 +100,21 @@ def test_node_counts_per_kind_match_the_layout(population):
     assert G.number_of_nodes() == L.n_nodes
     assert sorted(G.nodes) == list(range(L.n_nodes))
     pop = model.config.population
-    assert L.n_communities == pop.n_streets * pop.communities_per_street
-    assert L.n_units == pop.n_streets * pop.units_per_street
-    assert L.n_two_new == pop.n_streets * pop.two_new_per_street
-    assert L.n_residents == L.n_communities * pop.residents_per_community
+    # Heterogeneous streets: the layout adds up the structure's per-street rows.
+    T = model.world.streets
+    assert len(T) == L.n_streets == pop.n_streets
+    assert L.n_communities == T["communities"].sum() == pop.n_streets * pop.communities_per_street
+    assert L.n_units == (T["units_higher_rank"] + T["units_lower_rank"]).sum()
+    assert L.n_two_new == T["two_new"].sum()
+    assert L.n_residents == T["residents"].sum()
+    assert (T["units_higher_rank"] + T["units_lower_rank"] >= 1).all()  # at least one per street
+    assert (T["two_new"] >= 1).all()
+    assert model.world.unit_higher_rank.sum() == T["units_higher_rank"].sum()
+    if all(getattr(pop, k.split(".")[1]) == 0 for k in UNIFORM_STREETS):
+        # identical streets: the textbook counts exactly
+        assert L.n_units == pop.n_streets * pop.units_per_street
+        assert L.n_two_new == pop.n_streets * pop.two_new_per_street
+        assert L.n_residents == L.n_communities * pop.residents_per_community
 
 
 def test_node_kind_and_index_match_layout_blocks(small_model):
@@ -103,9 +126,17 @@ def test_node_kind_and_index_match_layout_blocks(small_model):
         seen[data["kind"]] += 1
 
 
-def test_node_street_and_community_attributes(small_model):
-    G, L, W = small_model.graph, small_model.layout, small_model.world
-    pop = small_model.config.population
+@pytest.mark.parametrize("uniform", [False, True], ids=["heterogeneous", "uniform"])
+def test_node_street_and_community_attributes(uniform):
+    model = make_model({**SMALL_POPULATION, **(UNIFORM_STREETS if uniform else {})}, rng=11)
+    G, L, W = model.graph, model.layout, model.world
+    pop = model.config.population
+    # Residents sit in contiguous blocks, one per community in community order, of the
+    # community's size (drawn per community; all equal with identical streets).
+    sizes = np.bincount(W.resident_community, minlength=L.n_communities)
+    assert (sizes >= 10).all()
+    np.testing.assert_array_equal(sizes, model.state["communities"].n_residents)
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
     for node, d in G.nodes(data=True):
         if d["kind"] == "community":
             assert d["street"] == d["index"] // pop.communities_per_street
@@ -114,7 +145,10 @@ def test_node_street_and_community_attributes(small_model):
             assert G.nodes[L.community0 + comm]["street"] == d["street"]
         if d["kind"] == "resident":
             assert d["community"] == W.resident_community[d["index"]]
-            assert d["community"] == d["index"] // pop.residents_per_community
+            c = d["community"]
+            assert first[c] <= d["index"] < first[c] + sizes[c]
+            if uniform:
+                assert d["community"] == d["index"] // pop.residents_per_community
 
 
 # --------------------------------------------------------------------------- layers
@@ -194,29 +228,48 @@ POLICY_LAYERS = [  # (lever, layer, kind of the non-street end, flags, first nod
                          ids=[row[1] for row in POLICY_LAYERS])
 def test_policy_layer_count_and_endpoints(share, lever, layer, kind, flags, first):
     model = make_model({**SMALL_POPULATION, lever: share})
-    G, L = model.graph, model.layout
+    G, L, W = model.graph, model.layout, model.world
     edges = edges_by_layer(G)[layer]
-    n_kind = L.n_two_new if kind == "two_new" else L.n_units
-    assert len(edges) == round(share * n_kind)
+    street_of = W.two_new_street if kind == "two_new" else W.unit_street
+    order = W.contact_order if kind == "two_new" else W.exchange_order
+    # The share applies in each street (streets differ in size), rounded off per street.
+    want = switched_on_by_street(share, street_of, L.n_streets)
+    sizes = np.bincount(street_of, minlength=L.n_streets)
+    assert (np.abs(want - share * sizes) <= 0.5).all()
+    assert len(edges) == want.sum()
+    per_street = Counter()
     for u, v in edges:
         street, other = sorted((u, v))
         assert G.nodes[street]["kind"] == "street" and G.nodes[other]["kind"] == kind
         assert G.nodes[other]["street"] == G.nodes[street]["index"]
+        per_street[G.nodes[street]["index"]] += 1
+    assert [per_street[s] for s in range(L.n_streets)] == want.tolist()
     flagged = getattr(model, flags)()
     assert flagged.sum() == len(edges)
     assert {max(e) - getattr(L, first) for e in edges} == set(np.flatnonzero(flagged).tolist())
+    # within a street, members are switched on in the fixed order drawn at build
+    for s in range(L.n_streets):
+        mine = np.flatnonzero(street_of == s)
+        ranked = mine[np.argsort(order[mine], kind="stable")]
+        np.testing.assert_array_equal(np.sort(ranked[:want[s]]), np.sort(mine[flagged[mine]]))
 
 
 def test_every_layer_but_service_is_present_at_build():
+    # "At build": before any week, the spin-up included (spin-up weeks are real weeks).
     model = make_model({**SMALL_POPULATION, "incentives.fixed_contact": 0.5,
-                        "incentives.cadre_exchange": 0.5})
+                        "incentives.cadre_exchange": 0.5, "spin_up": 0})
     layers = edges_by_layer(model.graph)
     for layer in LAYERS:
         assert bool(layers[layer]) == (layer != "service"), layer
 
 
-def test_no_service_ties_before_any_step(small_model):
-    assert edges_by_layer(small_model.graph)["service"] == []
+def test_no_service_ties_before_any_step():
+    model = make_model({**SMALL_POPULATION, "spin_up": 0}, rng=11)
+    assert edges_by_layer(model.graph)["service"] == []
+    # The spin-up weeks run the same rules before week 1, so they form service ties.
+    spun = make_model({**SMALL_POPULATION, "spin_up": 26}, rng=11)
+    assert model.steps == spun.steps == 0
+    assert edges_by_layer(spun.graph)["service"]
 
 
 def test_social_ties_only_between_residents(small_model):
@@ -246,13 +299,16 @@ def test_no_rewiring_gives_exact_ring_lattice(k):
     model = make_model({**SMALL_POPULATION, "population.resident_ties": k,
                         "population.tie_rewiring": 0.0})
     W = model.world
-    n_per = model.config.population.residents_per_community
+    # communities differ in size: the ring of each resident is its own community's
+    n_per = np.bincount(W.resident_community)[W.resident_community]
+    assert (n_per > k).all()
     degree = np.asarray(W.ties.sum(axis=1)).ravel()
     assert (degree == k).all()
     rows, cols = W.ties.nonzero()
     same = W.resident_community[rows] == W.resident_community[cols]
     assert same.all()
-    ring = np.minimum((rows - cols) % n_per, (cols - rows) % n_per)
+    n = n_per[rows]
+    ring = np.minimum((rows - cols) % n, (cols - rows) % n)
     assert ((ring >= 1) & (ring <= k // 2)).all()
 
 
@@ -312,17 +368,20 @@ def test_intervention_raising_fixed_contact_adds_edges():
     other = lambda: {layer: sorted(e) for layer, e in edges_by_layer(G).items()
                      if layer in ("hierarchy", "jurisdiction", "conference", "social")}
     before_other = other()
+    W = model.world
+    n_contact = lambda share: switched_on_by_street(share, W.two_new_street, L.n_streets).sum()
+    n_exchange = lambda share: switched_on_by_street(share, W.unit_street, L.n_streets).sum()
     stepped(model, 1)
     contact1 = set(edges_by_layer(G)["fixed_contact"])
-    assert len(contact1) == round(0.25 * L.n_two_new)
+    assert len(contact1) == n_contact(0.25) > 0
     exchange1 = set(edges_by_layer(G)["cadre_exchange"])
-    assert len(exchange1) == round(0.2 * L.n_units)
+    assert len(exchange1) == n_exchange(0.2) > 0
     stepped(model, 1)
     assert model.config.incentives.fixed_contact == 1.0
     contact2 = set(edges_by_layer(G)["fixed_contact"])
     assert len(contact2) == L.n_two_new and contact1 < contact2
     exchange2 = set(edges_by_layer(G)["cadre_exchange"])
-    assert len(exchange2) == round(0.6 * L.n_units) and exchange1 < exchange2
+    assert len(exchange2) == n_exchange(0.6) and exchange1 < exchange2
     stepped(model, 1)
     assert edges_by_layer(G)["cadre_exchange"] == []
     assert set(edges_by_layer(G)["fixed_contact"]) == contact2
@@ -330,15 +389,29 @@ def test_intervention_raising_fixed_contact_adds_edges():
 
 
 def test_sync_policy_layers_draws_no_random_numbers(small_model):
-    rng = small_model.rng
+    model, W, L = small_model, small_model.world, small_model.layout
+    rng = model.rng
     state = rng.bit_generator.state
-    cfg = with_values(small_model.config, {"incentives.fixed_contact": 0.7,
-                                           "incentives.cadre_exchange": 0.9})
-    sync_policy_layers(small_model.world, cfg)
+    # New shares take effect the way an intervention sets them: config, then street levers;
+    # the masks come from within-street quantiles of the orders drawn at build.
+    model.config = with_values(model.config, {"incentives.fixed_contact": 0.7,
+                                              "incentives.cadre_exchange": 0.9})
+    model.levers.set_config(model.config)
+    contact, exchange = model.two_new_in_contact(), model.unit_in_exchange()
+    sync_policy_layers(W, contact, exchange)
     assert rng.bit_generator.state == state
-    layers = edges_by_layer(small_model.graph)
-    assert len(layers["fixed_contact"]) == round(0.7 * small_model.layout.n_two_new)
-    assert len(layers["cadre_exchange"]) == round(0.9 * small_model.layout.n_units)
+    layers = edges_by_layer(model.graph)
+    assert len(layers["fixed_contact"]) == contact.sum() \
+        == switched_on_by_street(0.7, W.two_new_street, L.n_streets).sum()
+    assert len(layers["cadre_exchange"]) == exchange.sum() \
+        == switched_on_by_street(0.9, W.unit_street, L.n_streets).sum()
+    # the layers follow arbitrary masks exactly, and switching them off removes the ties
+    sync_policy_layers(W, ~contact, np.zeros_like(exchange))
+    assert rng.bit_generator.state == state
+    layers = edges_by_layer(model.graph)
+    assert {max(e) - L.two_new0 for e in layers["fixed_contact"]} == \
+        set(np.flatnonzero(~contact).tolist())
+    assert layers["cadre_exchange"] == []
 
 
 def test_policy_layers_from_config_equal_layers_after_intervention():
@@ -354,12 +427,13 @@ def test_policy_layers_from_config_equal_layers_after_intervention():
 # --------------------------------------------------------------------------- service ties
 
 
-def resolutions_by_pool(model):
-    """Counter of (provider node, community node) over items resolved by units/organisations."""
+def closures_by_pool(model):
+    """Counter of (provider node, community node) over items closed (办结, solved or not) by
+    units/organisations after working them (not paper closures by staff)."""
     L = model.layout
     h = model.events.table()
     items = model.items.table().set_index("item_id")
-    res = h[(h["reason"] == Reason.NAMES[Reason.RESOLVE])
+    res = h[(h["reason"] == Reason.NAMES[Reason.CLOSE])
             & (h["to_node"] >= L.unit0) & (h["to_node"] < L.resident0)]
     comm = L.community0 + items.loc[res["item_id"], "community"].to_numpy()
     return Counter(zip(res["to_node"].tolist(), comm.tolist()))
@@ -373,8 +447,8 @@ def service_ties(model):
 
 def check_service_ties(model):
     G = model.graph
-    want = resolutions_by_pool(model)
-    assert want, "the scenario must have resolutions by units or organisations"
+    want = closures_by_pool(model)
+    assert want, "the scenario must have closures by units or organisations"
     got = service_ties(model)
     assert {(min(k), max(k)): v for k, v in want.items()} == got
     for u, v in got:
@@ -383,10 +457,11 @@ def check_service_ties(model):
         assert G.nodes[b]["kind"] in ("unit", "two_new")
 
 
-def test_service_ties_appear_when_assignees_resolve_items():
+def test_service_ties_appear_when_assignees_close_items():
+    # spin_up=0: spin-up weeks form ties too but are not kept in the event log.
     model = make_model({"population": "classroom", "submodels.unit_participation": "always",
-                        "empowerment.responsibility_list": 1.0, "market.outsourcing": 0.0},
-                       rng=1)
+                        "empowerment.responsibility_list": 1.0, "market.outsourcing": 0.0,
+                        "spin_up": 0}, rng=1)
     assert service_ties(model) == {}
     stepped(model, 25)
     check_service_ties(model)
@@ -395,11 +470,11 @@ def test_service_ties_appear_when_assignees_resolve_items():
     assert all(1 <= s <= model.steps for s in last.values())
 
 
-def test_service_ties_appear_when_contracted_organisations_resolve_outsourced_items():
-    """Outsourced items resolved by a street's contracted two-new organisation are resolutions
+def test_service_ties_appear_when_contracted_organisations_close_outsourced_items():
+    """Outsourced items closed by a street's contracted two-new organisation are closures
     by a unit/organisation node too (network.py: service ties form 'when it resolves an item
     there'; add_service_tie: 'when a provider resolves an item')."""
     model = make_model({"population": "classroom", "market.outsourcing": 1.0,
-                        "market.provider_success": 1.0}, rng=1)
+                        "market.provider_capacity": 100.0, "spin_up": 0}, rng=1)
     stepped(model, 10)
     check_service_ties(model)

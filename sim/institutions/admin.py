@@ -55,6 +55,8 @@ def push_down_tasks(model) -> None:
     tasks_c = rng.poisson(rate_s[comm.street])
     bought_c = rng.binomial(tasks_c, bought_share[comm.street])
     comm.admin_due += (tasks_c - bought_c) * a.hours_per_task
+    if step % cfg.evaluation.period == 0:  # preparing for this week's evaluation (迎检)
+        comm.admin_due += cfg.evaluation.preparation_hours
     # A street's own load: street_share of a community's rate per staff hour of the street.
     street_rate = rate_s * a.street_share * streets.staff_hours / comm.staff_hours.mean()
     tasks_s = rng.poisson(street_rate)
