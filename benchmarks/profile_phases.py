@@ -13,10 +13,12 @@ from collections import defaultdict
 import sim
 import sim.model as model_module
 
-PHASES = ["push_down_tasks", "allocate_effort", "raise_items", "work_community_queue",
-          "handle_street_queue", "hold_conference", "work_assigned_items",
-          "work_provider_items", "update_scores", "update_staff_motivation_all"]
-METHODS = ["decide_participation", "expire_items", "update_motivation", "check_conservation"]
+PHASES = ["push_down_tasks", "cadre_duties", "allocate_effort", "raise_items",
+          "work_community_queue", "handle_street_queue", "hold_conference",
+          "work_assigned_items", "work_provider_items", "paper_close", "update_form_output",
+          "update_scores", "update_staff_all", "settle_budget"]
+METHODS = ["decide_participation", "expire_items", "_book_endings", "update_motivation",
+           "check_conservation", "_collect"]
 
 
 def main(population: str = "default", steps: int = 104) -> None:

@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 FLOORS = {
-    "default_run_s": 2.0,              # default district, 104 steps, build included
+    "default_run_s": 0.5,              # default district, 104 steps, build and spin-up included
     "us_per_resident_step_100k": 0.5,  # at 100k+ residents
     "boltzmann_ratio": 10.0,           # Mesa Boltzmann µs/agent-step ÷ ours, at least
-    "district_run_s": 60.0,            # 300,000 residents, 104 steps, build included
+    "district_run_s": 30.0,            # 300,000 residents, 104 steps, build and spin-up included
     "district_peak_mb": 2048.0,
     "million_peak_mb": 4096.0,
     "sweep_speedup": 1.7,              # 2 workers vs 1, >= 16 runs

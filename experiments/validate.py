@@ -73,10 +73,12 @@ def main(argv=None) -> int:
     # Build every job once and run them in one pool (results identical to serial).
     plan = []  # (kind, pattern, point, jobs)
     lhs_rows = []
+    n_seeds = {p.name: max(len(seeds), p.min_seeds) for p in PATTERNS}
     for p in PATTERNS:
-        plan.append(("full", p, None, jobs_for(p, seeds, ())))
+        pseeds = list(range(n_seeds[p.name]))
+        plan.append(("full", p, None, jobs_for(p, pseeds, ())))
         if p.ablation:
-            plan.append(("ablated", p, None, jobs_for(p, seeds, p.ablation)))
+            plan.append(("ablated", p, None, jobs_for(p, pseeds, p.ablation)))
         fixed = p.a.fields() | (p.b.fields() if p.b else set())
         # "lhs": the levers neither arm sets, minus those the pattern holds (its own cause or
         # its remedy); "lhs_all": every lever neither arm sets, reported for transparency.
@@ -109,7 +111,7 @@ def main(argv=None) -> int:
                              "levers": "; ".join(extra), "difference": diff,
                              "sign_holds": bool(np.sign(diff) == p.sign)})
         else:
-            rows.setdefault(p.name, {})[kind] = paired_result(p, v, len(seeds))
+            rows.setdefault(p.name, {})[kind] = paired_result(p, v, n_seeds[p.name])
 
     table = []
     for p in PATTERNS:

@@ -141,7 +141,7 @@ class PopulationConfig:
 class AdminConfig:
     """Administrative tasks pushed down (工作转接和下移) and campaign pulses (运动式治理)."""
 
-    burden: float = param(0.6, 0.0, 1.0, unit="share of maximum", zh="行政负担", en="Administrative burden",
+    burden: float = param(0.5, 0.0, 1.0, unit="share of maximum", zh="行政负担", en="Administrative burden",
                           doc="Rate of administrative tasks pushed down, as a share of max_tasks_per_week.")
     max_tasks_per_week: float = param(40.0, 0.0, 500.0, unit="tasks/community-week", zh="最大下移任务量",
                                       en="Maximum tasks per week",
@@ -358,7 +358,7 @@ class ResidentBehaviourConfig:
                                doc="Weight of the participation cost that grows as autonomy space shrinks.")
     reward_weight: float = param(0.25, 0.0, 5.0, unit="weight", zh="回报权重", en="Reward weight",
                                  doc="Weight of volunteer-team and time-bank rewards.")
-    threshold_mean: float = param(0.6, -2.0, 5.0, unit="motive", zh="阈值均值", en="Threshold mean",
+    threshold_mean: float = param(0.5, -2.0, 5.0, unit="motive", zh="阈值均值", en="Threshold mean",
                                   doc="Mean participation threshold θ.")
     threshold_sd: float = param(0.35, 0.0, 5.0, unit="motive", zh="阈值标准差", en="Threshold s.d.",
                                 doc="Standard deviation of participation thresholds.")
@@ -379,7 +379,7 @@ class ResidentBehaviourConfig:
                                        doc="Update rate of perceived responsiveness L (moving average).")
     satisfaction_rate: float = param(0.08, 0.0, 1.0, unit="1/step", zh="满意度调整速度",
                                      en="Satisfaction rate", doc="Update rate of satisfaction.")
-    trust_rate: float = param(0.05, 0.0, 1.0, unit="1/step", zh="信任调整速度", en="Trust rate",
+    trust_rate: float = param(0.08, 0.0, 1.0, unit="1/step", zh="信任调整速度", en="Trust rate",
                               doc="Update rate of trust.")
     sham_penalty: float = param(0.05, 0.0, 1.0, unit="index", zh="虚假办结信任损失", en="Sham-closure penalty",
                                 doc="Trust and satisfaction a resident loses when its item is closed unsolved.")
@@ -550,7 +550,7 @@ class RPBConfig:
     name: str = param("baseline", zh="情景名称", en="Scenario name", doc="Name of the scenario.")
     steps: int = param(104, 1, 5200, unit="steps (weeks)", zh="仿真步数", en="Steps",
                        doc="Number of weekly steps to run (after the spin-up).")
-    spin_up: int = param(104, 0, 1040, unit="steps (weeks)", zh="预热期", en="Spin-up",
+    spin_up: int = param(120, 0, 1040, unit="steps (weeks)", zh="预热期", en="Spin-up",
                          doc="Weeks run before week 1 to reach the steady state (detected warm-up, see "
                              "docs/validation); left out of outputs. The same for every arm of a comparison.")
     seed: int = param(0, 0, 2**32 - 1, unit="", zh="随机种子", en="Seed",

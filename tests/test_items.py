@@ -536,7 +536,7 @@ def reconstruct_window_metrics(items, T, window, deadline):
     created, closed, responded = items["created"], items["closed"], items["responded"]
     rows = []
     for t in range(T + 1):
-        def in_window(step):
+        def in_window(step, t=t):
             return (step > t - window) & (step <= t)
 
         w = ended & in_window(closed)

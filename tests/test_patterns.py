@@ -19,10 +19,16 @@ SEEDS = list(range(int(os.environ.get("RPB_PATTERN_SEEDS", "5"))))
 assert len(SEEDS) >= 5
 
 
+def seeds_for(p):
+    """The replicate seeds of a pattern: at least its ``min_seeds`` (small effects that vary
+    between districts need more replicates to resolve)."""
+    return list(range(max(len(SEEDS), p.min_seeds)))
+
+
 @pytest.mark.pattern
 @pytest.mark.parametrize("p", PATTERNS, ids=[p.name for p in PATTERNS])
 def test_pattern_holds(p):
-    r = evaluate(p, SEEDS)
+    r = evaluate(p, seeds_for(p))
     assert r.holds, (f"{p.name} ({p.row}): mean difference {r.mean:+.4f}, 95% CI "
                      f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}], expected sign {p.sign:+d}")
 
@@ -33,8 +39,8 @@ ABLATED = [p for p in PATTERNS if p.ablation]
 @pytest.mark.pattern
 @pytest.mark.parametrize("p", ABLATED, ids=[p.name for p in ABLATED])
 def test_null_mechanism_removes_pattern(p):
-    full = evaluate(p, SEEDS)
-    ablated = evaluate(p, SEEDS, ablated=True)
+    full = evaluate(p, seeds_for(p))
+    ablated = evaluate(p, seeds_for(p), ablated=True)
     assert full.holds
     assert ablation_removes(full, ablated), (
         f"{p.name}: with {p.ablation} the effect is {ablated.mean:+.4f} "
