@@ -29,6 +29,7 @@ from typing import Any
 from .levers import STREET_FIELDS
 
 __all__ = [
+    "BUILD_ONLY",
     "DETERMINISTIC",
     "POPULATION_PRESETS",
     "SUBMODEL_CHOICES",
@@ -606,6 +607,20 @@ DETERMINISTIC: dict[str, float] = {
     "units.cost_spread": 0.0, "units.benefit_share_spread": 0.0, "units.cost_noise": 0.0,
 }
 
+#: Fields read only when the model is built (traits drawn once, record settings): an
+#: intervention cannot change them (set them in the config instead).
+BUILD_ONLY: frozenset[str] = frozenset({
+    "evaluation.effort_substitution",
+    "staff.intrinsic_motivation", "staff.intrinsic_spread", "staff.substitution_spread",
+    "two_new.motivation_mean", "two_new.motivation_sd", "two_new.participation_cost",
+    "two_new.cost_spread", "two_new.pressure_sensitivity", "two_new.sensitivity_spread",
+    "two_new.party_member_motivation",
+    "units.benefit_share", "units.benefit_share_spread", "units.participation_cost",
+    "units.cost_spread", "units.higher_rank_cost",
+    "residents.threshold_mean", "residents.threshold_sd", "residents.threshold_assignment",
+    "items.record", "items.stream_path",
+})
+
 SUBMODEL_CHOICES = {f.name: f.metadata["choices"] for f in dataclasses.fields(SubmodelConfig)}
 
 # --------------------------------------------------------------------------- introspection
@@ -915,6 +930,10 @@ def _check_set(where: str, sets, per_street: bool = False) -> dict:
             raise ConfigError(f"{where}.set.{key}", value,
                               "a behavioural or policy field (population, steps, spin-up, metrics and "
                               "seed are fixed at build)")
+        if key in BUILD_ONLY:
+            raise ConfigError(f"{where}.set.{key}", value,
+                              "a field read after the model is built",
+                              "drawn once when the model is built: set it in the config instead")
         try:
             spec = field_spec(key)
         except ConfigError:

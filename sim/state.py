@@ -45,7 +45,7 @@ class StaffState:
     admin_served: np.ndarray     # hours served this week
     free_hours: np.ndarray       # hours left after administrative work (and cadre duties)
     form_hours: np.ndarray       # hours on form this week
-    substance_hours: np.ndarray  # hours on items this week (experience-weighted: effective)
+    substance_hours: np.ndarray  # staff hours on items this week (productivity applies in the queues)
     paper_hours: np.ndarray      # form hours spent closing overdue items on paper this week
     t_form: np.ndarray           # effort on form (multitask rule)
     t_substance: np.ndarray

@@ -201,6 +201,11 @@ def test_summary_rates_are_pooled_over_weeks(weekly_run):
         num = np.where(n > 0, body[name].to_numpy() * n, 0.0).sum()
         assert s[f"{name}_n"] == pytest.approx(n.sum()), name
         want = num / n.sum() if n.sum() > 0 else float("nan")
+        if name == "cost_per_solved_item":
+            # Resources spent in weeks that solved nothing count in the pooled numerator but
+            # cannot be read back from a week whose rate is missing.
+            assert s[name] >= want - 1e-9, name
+            continue
         assert s[name] == pytest.approx(want, nan_ok=True), name
         assert same(s[f"{name}_final"], ts[name].iloc[-1])
     # the pooled denominators are the run's item counts

@@ -90,7 +90,8 @@ def test_street_levers_in_the_config_apply_to_named_streets_only():
     m = sim.RegionModel(rng=1, spin_up=0, street_levers=[
         {"streets": [1, 3], "set": {"admin.burden": 0.1, "empowerment.street_authority": 0.9}}])
     burden = m.lever("admin.burden")
-    assert burden.tolist() == [0.6, 0.1, 0.6, 0.1]
+    base = m.config.admin.burden
+    assert burden.tolist() == [base, 0.1, base, 0.1]
     assert m.lever("empowerment.street_authority")[[1, 3]].tolist() == [0.9, 0.9]
     assert m.streets_table()["pilot"].tolist() == [False, True, False, True]
 
@@ -191,3 +192,12 @@ def test_paperwork_floor_holds():
         for key in ("streets", "communities"):
             g = m.state[key]
             assert (g.form_hours >= m.config.staff.paperwork_floor * g.free_hours - 1e-9).all()
+
+
+@pytest.mark.parametrize("field", sorted(__import__("sim.config", fromlist=["BUILD_ONLY"]).BUILD_ONLY))
+def test_an_intervention_on_a_field_drawn_at_build_is_refused(field):
+    from sim.config import field_spec
+
+    value = field_spec(field).default
+    with pytest.raises(ConfigError, match="built"):
+        compose("baseline", interventions=[{"step": 2, "set": {field: value}}])

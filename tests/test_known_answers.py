@@ -4,7 +4,7 @@ Each test builds a :class:`sim.RegionModel` configured so that one submodel is i
 it, and compares what the model did with a published closed form computed independently here:
 
 * Granovetter (1978): thresholds ~ N(25, σ), N = 100 — the equilibrium jumps from ≈6 to 100
-  near σ ≈ 12.2 (THEORY.md, validation anchor 2);
+  near σ ≈ 12.2 (the theory notes, validation anchor 2);
 * Diekmann's volunteer's dilemma: P(nobody acts) = [c/(b + fρ/n)]^{n/(n−1)};
 * Holmström–Milgrom multitask optimum, interior and both corners.
 """
@@ -156,7 +156,7 @@ def closed_form(alpha_f, alpha_s, delta):
 
 @pytest.mark.parametrize("beta,w,kappa,iota,delta,case", [
     (0.6, 0.4, 0.2, 0.2, 0.5, "interior"),
-    (1.0, 0.0, 0.0, 0.2, 0.5, "form corner"),      # THEORY.md: α_F=1, α_S=0.2, δ=0.5 → t_F=1
+    (1.0, 0.0, 0.0, 0.2, 0.5, "form corner"),      # the theory notes: α_F=1, α_S=0.2, δ=0.5 → t_F=1
     (0.3, 0.9, 1.0, 0.8, 0.6, "substance corner"),
     (0.5, 0.5, 0.5, 0.1, 0.0, "no substitution"),
 ])

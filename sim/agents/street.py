@@ -27,8 +27,8 @@ class StreetCommittee(ArrayAgent):
 
     @property
     def authority(self) -> float:
-        """Authority over units of the same or lower rank, in [0, 1]."""
-        return self.model.config.empowerment.street_authority
+        """Authority over units of the same or lower rank, in [0, 1] (this street's value)."""
+        return float(self.model.lever("empowerment.street_authority")[self.index])
 
     @property
     def conference_node(self) -> int:

@@ -15,7 +15,7 @@ __all__ = ["TwoNewOrganization"]
 class TwoNewOrganization(ArrayAgent):
     """A non-public firm or social organisation with few Party members.
 
-    Takes part with probability logistic(β[b_k + s_k·A_t + M + γ·x̄ − c_k]) (THEORY.md D2): its
+    Takes part with probability logistic(β[b_k + s_k·A_t + M + γ·x̄ − c_k]) (the theory notes D2): its
     own (intrinsic) motivation b_k, its sensitivity s_k to external assessment pressure A_t
     (firms more than social organisations), the material incentive M paid per participating
     week (extrinsic), conditional cooperation with organisations of its street (and of

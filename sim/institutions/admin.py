@@ -1,7 +1,7 @@
 """Administrative tasks pushed down to streets and communities (工作转接和下移).
 
 Tasks arrive at rate λ(t) = λ0·(1 + A·campaign(t)) per community-week, with λ0 = burden ×
-``max_tasks_per_week`` (THEORY.md D1); campaign pulses (运动式治理) last ``campaign_length``
+``max_tasks_per_week`` (the theory notes D1); campaign pulses (运动式治理) last ``campaign_length``
 steps every ``campaign_period`` steps. Tasks are assessed, so they are served first: the hours
 left are the community's autonomy space s = max(0, T − h·n_admin) for items, deliberation and
 volunteering. Market logic lets providers absorb half the outsourcing share of tasks.

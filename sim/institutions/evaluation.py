@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..submodels.multitask import multitask_effort
+from ..submodels.multitask import marginal_rewards, multitask_effort
 
 __all__ = ["FORM_SATURATION", "allocate_effort", "evaluation_score", "reported_weight",
            "update_scores"]
@@ -75,11 +75,10 @@ def _split(model, group) -> None:
     cfg = model.config
     st = cfg.staff
     w, kappa, g, beta = _levers(model, group)
-    lam = reported_weight(w, kappa, g)
-    if cfg.submodels.evaluation == "form_blind":
-        lam = np.zeros_like(lam)
-    alpha_f = beta * lam + group.shock_form
-    alpha_s = beta * (1.0 - lam) + group.intrinsic + group.shock_substance
+    alpha_f, alpha_s = marginal_rewards(beta, reported_weight(w, kappa, g), group.intrinsic,
+                                        form_blind=cfg.submodels.evaluation == "form_blind")
+    alpha_f = alpha_f + group.shock_form
+    alpha_s = alpha_s + group.shock_substance
     tf, ts = multitask_effort(alpha_f, alpha_s, group.delta)
     group.t_form, group.t_substance = tf, ts
     total = tf + ts

@@ -31,6 +31,8 @@ __all__ = ["PUSHED_DOWN_FACTOR", "paper_close", "productivity", "raise_items",
 
 #: Extra hours a community needs for a specialised item pushed down to it.
 PUSHED_DOWN_FACTOR = 2.0
+#: The street's capability for ordinary items, relative to a community's.
+STREET_CAPABILITY = 2.0
 
 
 def productivity(model, group) -> np.ndarray:
@@ -153,9 +155,9 @@ def paper_close(model, key: str) -> None:
     if r.size == 0:
         return
     depth = items.substance_done[r] / np.maximum(items.needed[r], 1e-9)
-    if key == "communities":
-        cap = cfg.items.community_capability / np.maximum(items.difficulty[r], 1e-9)
-    else:
-        cap = np.full(r.size, np.inf)
+    capability = cfg.items.community_capability
+    if key == "streets":  # as when the street works an item itself (sim.institutions.street)
+        capability = np.where(items.specialised[r], 1.0, STREET_CAPABILITY * capability)
+    cap = capability / np.maximum(items.difficulty[r], 1e-9)
     quality = productivity(model, g)[group[done]]
     model.close(r, items.holder[r], depth, cap, quality, Reason.PAPER_CLOSE)

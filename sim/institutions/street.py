@@ -31,15 +31,13 @@ import numpy as np
 from ..items import Reason, Stage
 from ..network import add_service_tie
 from .conference import decide_assignments
-from .intake import PUSHED_DOWN_FACTOR, productivity, work_queue
+from .intake import PUSHED_DOWN_FACTOR, STREET_CAPABILITY, productivity, work_queue
 from .queues import serve_queue
 
 __all__ = ["EXTERNAL_PROVIDER", "STREET_CAPABILITY", "handle_street_queue", "work_provider_items"]
 
 #: Holder id of an outside provider (not a node of the graph).
 EXTERNAL_PROVIDER = -1
-#: The street's capability for ordinary items, relative to a community's.
-STREET_CAPABILITY = 2.0
 
 
 def _listed(model, street: np.ndarray, domain: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Motivation dynamics: bounded, with diminishing returns to supportive stimuli, crowded out
 by controlling pressure, restored by rest and by staff turnover.
 
-* Two-new organisations (THEORY.md D2/R2): intrinsic motivation b_k moves at ``rate`` towards
+* Two-new organisations (the theory notes D2/R2): intrinsic motivation b_k moves at ``rate`` towards
   b0_k + cap·x/(1 + x), where x is the supportive stimulus (voice and recognition while
   taking part, fixed contact, services rendered) — recognition and voice *crowd in*
   [frey1997]; controlling external pressure crowds it out by ε·s_k·A_t a week

@@ -16,21 +16,22 @@ import numpy as np
 __all__ = ["marginal_rewards", "multitask_effort"]
 
 
-def marginal_rewards(promotion_link, substance_weight, observability, gameable_share,
-                     intrinsic, form_blind: bool = False):
+def marginal_rewards(promotion_link, reported_weight, intrinsic, form_blind: bool = False):
     """Marginal rewards (α_F, α_S) of form and substance effort.
 
-    α_F = β[(1 − w) + w·g]           form earns the form weight and the gameable share g
-    α_S = β·w·(1 − g)·κ + ι          substance earns what is really observed, plus intrinsic ι
+    α_F = β·λ_F             form earns what reported figures weigh in the score
+    α_S = β·(1 − λ_F) + ι   substance earns what true performance weighs, plus intrinsic ι
 
-    With g = 0 this is exactly α_F = β(1−w), α_S = βwκ + ι (THEORY.md, D4).
-    ``form_blind`` (null variant): the evaluation gives form nothing, α_F = 0.
+    λ_F = (1 − w)(1 − κ) + w·g is the weight of reported figures in the evaluation score
+    (:func:`sim.institutions.evaluation.reported_weight`). With nothing observed of the truth
+    (κ = 0) and g = 0 this is the textbook α_F = β(1 − w), α_S = βw + ι (Holmström & Milgrom's
+    linear contract with substance observed only through the substantive signal).
+    ``form_blind`` (null variant): the evaluation gives form nothing, λ_F = 0.
     """
-    beta, w, g = promotion_link, substance_weight, gameable_share
-    iota = np.asarray(intrinsic, float)
-    alpha_s = beta * w * (1.0 - g) * observability + iota
-    alpha_f = np.full(iota.shape, 0.0 if form_blind else beta * ((1.0 - w) + w * g))
-    return alpha_f, alpha_s
+    lam = np.zeros_like(np.asarray(reported_weight, float)) if form_blind \
+        else np.asarray(reported_weight, float)
+    beta = np.asarray(promotion_link, float)
+    return beta * lam, beta * (1.0 - lam) + np.asarray(intrinsic, float)
 
 
 def multitask_effort(alpha_f, alpha_s, delta):
@@ -39,7 +40,7 @@ def multitask_effort(alpha_f, alpha_s, delta):
     Interior (both positive): t_F = (α_F − δα_S)/(1 − δ²), t_S = (α_S − δα_F)/(1 − δ²).
     If α_S − δα_F ≤ 0: t_S = 0 and t_F = max(α_F, 0).
     If α_F − δα_S ≤ 0: t_F = 0 and t_S = max(α_S, 0).
-    (Clipping the interior formula at zero is wrong at the corners; see THEORY.md D4.)
+    (Clipping the interior formula at zero is wrong at the corners; see the theory notes D4.)
 
     Args:
         alpha_f, alpha_s: marginal rewards, arrays or floats (utility per unit effort).

@@ -41,7 +41,7 @@ def two_new_probability(motivation, sensitivity, pressure, others_share, cost, s
                         material=0.0, pressure_blind: bool = False):
     """Probability that a two-new organisation takes part this week.
 
-    p = logistic(β[b_k + s_k·A_t + M + γ·x̄_{t−1} − c_k])   (THEORY.md D2)
+    p = logistic(β[b_k + s_k·A_t + M + γ·x̄_{t−1} − c_k])   (the theory notes D2)
 
     * b_k: endogenous motivation (utility); s_k: sensitivity to external pressure;
       A_t ∈ [0,1]: assessment pressure now (high in campaigns);
@@ -57,7 +57,7 @@ def two_new_probability(motivation, sensitivity, pressure, others_share, cost, s
 
 
 def unit_participates(benefit_share, public_benefit, rewards, cost):
-    """A resident unit takes part iff α_j·B + R_j > c_j (public-goods logic, THEORY.md D2).
+    """A resident unit takes part iff α_j·B + R_j > c_j (public-goods logic, the theory notes D2).
 
     With α_j·B < c_j and no rewards R_j, defection dominates: the unit gives little and
     gets little back ("提供专业服务较多,但获得相关“收益”较少").
