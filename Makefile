@@ -3,7 +3,9 @@
 #   make venv        create or refresh .venv (core + [dev] extras, pinned by constraints.txt)
 #   make test        fast test suite (not "slow"), 2 xdist workers
 #   make run         default simulation run (`rpbsim` with no overrides)
-#   make validate    full-size statistical checks + experiments/validate.py
+#   make validate    full-size statistical checks + experiments/validate.py + dynamics
+#   make dynamics    experiments/dynamics.py: warm-up, stationarity, response curves,
+#                    saturation, remedy costs, pilot difference-in-differences
 #   make bench       benchmarks/run_benchmarks.py
 #   make app-venv    add the [app] extras (solara dashboard) to .venv
 #   make sweep-venv  add the [sweep] extras (SALib, dask, joblib launcher) to .venv
@@ -49,7 +51,7 @@ endif
 .PHONY: help venv app-venv sweep-venv sysdeps run test validate dynamics bench lock clean FORCE
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------
 # Virtual environment

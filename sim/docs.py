@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from . import config as _config
+from .levers import STREET_FIELDS
 from . import metrics as _metrics
 from .compose import CONF_DIR, list_scenarios, load_scenario
 
@@ -152,7 +153,8 @@ def render_parameters() -> str:
     for name, doc in groups:
         n = sum(1 for s in specs if _group_of(s.name) == name)
         lines.append(f"- [`{name}`](#{name}) — {doc} ({n} fields)")
-    lines.append("- [`interventions`](#interventions) — policy changes scheduled during a run")
+    lines.append("- [`interventions`](#interventions) — policy changes scheduled during a run, "
+                 "district-wide or in some streets (pilots)")
     lines.append("- [Population presets](#population-presets)")
     lines.append("")
     head = ["name", "default", "allowed", "unit", "中文", "English", "meaning"]
@@ -178,9 +180,27 @@ def render_parameters() -> str:
               "      empowerment.responsibility_list: 0.8",
               "```", "",
               ("Each value is checked against its field's range when the run is composed. "
-              "Population fields, `steps`, `seed` and `name` are fixed at build and cannot be "
-              "changed by an intervention. A step past the end of the run raises a warning and "
-              "has no effect. See `docs/ODD.md` (*Interventions*)."), ""]
+              "Population and metrics fields, `steps`, `spin_up`, `seed` and `name` are fixed at "
+              "build and cannot be changed by an intervention, nor can the traits drawn once "
+              "when the model is built: " + ", ".join(f"`{f}`" for f in sorted(_config.BUILD_ONLY))
+              + ". A step past the end of the run raises a warning and has no effect. See "
+              "`docs/ODD.md` (*Interventions*)."), "",
+              "## Per-street levers and pilots (试点)", "",
+              ("An intervention with `streets` applies in those streets only: a list of street "
+              "indices, or `{share: x}` for the first round(x·S) streets of one random order drawn "
+              "per seed (so the pilot set does not depend on the levers, and nested shares give "
+              "nested sets). `street_levers` sets levers per street from the start. Only these "
+              "levers can differ between streets: " + ", ".join(f"`{f}`" for f in
+                                                                 sorted(STREET_FIELDS)) + "."),
+              "", "```yaml",
+              "street_levers:",
+              "  - streets: [0, 3]",
+              "    set: {admin.burden: 0.3}",
+              "interventions:",
+              "  - step: 53",
+              "    streets: {share: 0.5}       # a pilot in half of the streets from week 53",
+              "    set: {empowerment.street_authority: 0.8}",
+              "```", ""]
     presets = _config.POPULATION_PRESETS
     fields = list(next(iter(presets.values())).keys())
     rows = [[f"`{p}`"] + [_num(v[f]) for f in fields] for p, v in presets.items()]
