@@ -551,7 +551,7 @@ class RPBConfig:
     name: str = param("baseline", zh="情景名称", en="Scenario name", doc="Name of the scenario.")
     steps: int = param(104, 1, 5200, unit="steps (weeks)", zh="仿真步数", en="Steps",
                        doc="Number of weekly steps to run (after the spin-up).")
-    spin_up: int = param(120, 0, 1040, unit="steps (weeks)", zh="预热期", en="Spin-up",
+    spin_up: int = param(156, 0, 1040, unit="steps (weeks)", zh="预热期", en="Spin-up",
                          doc="Weeks run before week 1 to reach the steady state (detected warm-up, see "
                              "docs/validation); left out of outputs. The same for every arm of a comparison.")
     seed: int = param(0, 0, 2**32 - 1, unit="", zh="随机种子", en="Seed",
