@@ -205,7 +205,7 @@ def test_summary_rates_are_pooled_over_weeks(weekly_run):
             # Resources spent in weeks that solved nothing count in the pooled numerator but
             # cannot be read back from a week whose rate is missing.
             assert s[name] >= want - 1e-9, name
-            continue
+            continue  # checked exactly against the model's ledger below
         assert s[name] == pytest.approx(want, nan_ok=True), name
         assert same(s[f"{name}_final"], ts[name].iloc[-1])
     # the pooled denominators are the run's item counts
@@ -552,3 +552,12 @@ def test_saved_config_with_interventions_round_trips(tmp_path):
     back = load_run(save_run(r, tmp_path / "r"))
     assert back["metadata"]["config"]["interventions"] == [{"step": 2,
                                                             "set": {"admin.burden": 0.3}}]
+
+
+def test_pooled_cost_per_solved_item_is_all_resources_over_all_solved():
+    m = sim.RegionModel(rng=4, population="classroom", spin_up=10)
+    for _ in range(20):
+        m.step()
+    s, h = m.summary(), m.history
+    assert s["cost_per_solved_item_n"] == h.total("solved", 1, 20) == s["items_solved"] > 0
+    assert s["cost_per_solved_item"] == pytest.approx(h.total("resources", 1, 20) / h.total("solved", 1, 20))
