@@ -1,14 +1,15 @@
 # RPB-Sim build / test entry points.
 #
-#   make venv        create or refresh .venv (core + [dev] extras, pinned by constraints.txt)
+#   make venv        create or refresh .venv (core + [dev,dask,app] extras, pinned by constraints.txt)
 #   make test        fast test suite (not "slow"), 2 xdist workers
-#   make run         default simulation run (`rpbsim` with no overrides)
+#   make run         the comparison report: every scenario, replicated (sim.report)
+#   make experiment NAME=x   run the experiment spec configs/experiment/x.yaml
+#   make app         the classroom app (Solara, offline) on http://127.0.0.1:8765
+#   make bundle      offline installer (wheels + front-end assets) under dist/bundle/
 #   make validate    full-size statistical checks + experiments/validate.py + dynamics
 #   make dynamics    experiments/dynamics.py: warm-up, stationarity, response curves,
 #                    saturation, remedy costs, pilot difference-in-differences
 #   make bench       benchmarks/run_benchmarks.py
-#   make app-venv    add the [app] extras (solara dashboard) to .venv
-#   make sweep-venv  add the [sweep] extras (SALib, dask, joblib launcher) to .venv
 #   make lock        regenerate constraints.txt in a scratch venv
 #   make clean       remove .venv and build/test caches (keeps outputs/, multirun/)
 #
@@ -20,6 +21,8 @@ VENV  := .venv
 VPY   := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PIP_INSTALL := $(VPY) -m pip install -q -c constraints.txt
+# Extras installed into .venv: tests import all of them (Dask executor, Solara app, browser tests).
+EXTRAS := dev,dask,app
 
 # Import check that the venv (or a candidate interpreter) is Python >= 3.12.
 PY_OK := -c 'import sys; assert sys.version_info >= (3, 12)'
@@ -48,10 +51,10 @@ VENV_FORCE := FORCE
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv app-venv sweep-venv sysdeps run test validate dynamics bench lock clean FORCE
+.PHONY: help venv sysdeps run experiment app bundle test validate dynamics bench lock clean FORCE
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------
 # Virtual environment
@@ -68,47 +71,51 @@ $(STAMP): pyproject.toml constraints.txt $(VENV_FORCE)
 	  rm -rf $(VENV); \
 	  "$$py" -m venv $(VENV) && $(VPY) -m pip install -q --upgrade pip; \
 	fi
-	$(PIP_INSTALL) -e '.[dev]'
-	@touch $@
-
-# Optional extras, installed into the same .venv on top of core + dev.
-app-venv: $(VENV)/.app-stamp
-$(VENV)/.app-stamp: $(STAMP)
-	$(PIP_INSTALL) -e '.[dev,app]'
-	@touch $@
-
-sweep-venv: $(VENV)/.sweep-stamp
-$(VENV)/.sweep-stamp: $(STAMP)
-	$(PIP_INSTALL) -e '.[dev,sweep]'
+	$(PIP_INSTALL) -e '.[$(EXTRAS)]'
 	@touch $@
 
 # ---------------------------------------------------------------------------
-# System packages: CJK fonts so matplotlib can render Chinese labels.
+# System packages: CJK fonts so matplotlib and the browser render Chinese, and
+# Debian's chromium for the app's browser test (never a browser download).
 # As root: installed with apt-get.  Otherwise: say what to install and go on.
 # ---------------------------------------------------------------------------
 
 CJK_PRESENT := { fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1; }
+CHROMIUM_PRESENT := command -v chromium >/dev/null 2>&1
 
 sysdeps:
-	@if $(CJK_PRESENT); then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing fonts-noto-cjk (Chinese plot labels) ..."; \
-	  if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; then \
+	@missing=""; \
+	$(CJK_PRESENT) || missing="$$missing fonts-noto-cjk"; \
+	$(CHROMIUM_PRESENT) || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing$$missing (Chinese fonts; browser for the app test) ..."; \
+	  if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; then \
 	    rm -f "$${MPLCONFIGDIR:-$$HOME/.cache/matplotlib}"/fontlist-*.json; \
 	  else \
-	    echo "WARNING: apt-get install fonts-noto-cjk failed; Chinese plot labels may render as boxes." >&2; \
+	    echo "WARNING: apt-get install$$missing failed; Chinese labels fall back to English and the browser test is skipped." >&2; \
 	  fi; \
 	else \
-	  echo "NOTE: CJK fonts missing; Chinese plot labels may render as boxes."; \
-	  echo "      Install them with: sudo apt-get install fonts-noto-cjk"; \
+	  echo "NOTE: missing system packages:$$missing"; \
+	  echo "      Install them with: sudo apt-get install$$missing"; \
+	  echo "      (without them Chinese plot labels fall back to English and the browser test is skipped)"; \
 	fi
 
 # ---------------------------------------------------------------------------
 # Running, testing, validating, benchmarking
 # ---------------------------------------------------------------------------
 
-run: venv
-	$(VENV)/bin/rpbsim
+run: venv sysdeps
+	$(VPY) -m sim.report
+
+experiment: venv sysdeps
+	$(VENV)/bin/rpbsim-experiment $(NAME)
+
+app: venv sysdeps
+	$(VPY) -m sim.app
+
+bundle: venv
+	$(VPY) tools/bundle.py
 
 test: venv sysdeps
 	$(VPY) -m pytest -n 2 -m "not slow" tests
@@ -132,16 +139,16 @@ bench: venv
 # Maintenance
 # ---------------------------------------------------------------------------
 
-# Re-resolve core + [dev] in a throwaway venv and rewrite constraints.txt.
+# Re-resolve core + the extras in a throwaway venv and rewrite constraints.txt.
 lock:
 	@$(FIND_PYTHON); \
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	"$$py" -m venv "$$tmp/v" && "$$tmp/v/bin/python" -m pip install -q --upgrade pip && \
-	"$$tmp/v/bin/python" -m pip install -q -e '.[dev]' && \
-	{ echo "# Pinned lock of the full resolved dependency set for rpb-sim core + [dev] extras."; \
+	"$$tmp/v/bin/python" -m pip install -q -e '.[$(EXTRAS)]' && \
+	{ echo "# Pinned lock of the full resolved dependency set for rpb-sim core + [$(EXTRAS)] extras."; \
 	  echo "# Generated with CPython $$("$$py" -c 'import sys; print(sys.version.split()[0])') in a fresh venv:"; \
-	  echo "#   pip install -e '.[dev]' && pip freeze --exclude-editable   (project itself dropped)"; \
-	  echo "# Used as:  pip install -c constraints.txt -e '.[dev]'   (also for .[app] / .[sweep])"; \
+	  echo "#   pip install -e '.[$(EXTRAS)]' && pip freeze --exclude-editable   (project itself dropped)"; \
+	  echo "# Used as:  pip install -c constraints.txt -e '.[$(EXTRAS)]'"; \
 	  echo "# Regenerate after changing dependencies in pyproject.toml (see Makefile: 'make lock')."; \
 	  "$$tmp/v/bin/python" -m pip freeze --exclude-editable | grep -vi '^rpb[-_]sim=='; \
 	} > constraints.txt.new && mv constraints.txt.new constraints.txt && echo "constraints.txt updated"
