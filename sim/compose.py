@@ -59,9 +59,13 @@ def load_scenario(scenario: str | Path) -> dict:
                               "file not found")
         text = path.read_text(encoding="utf-8")
     else:
+        from .labels import resolve_scenario, scenario_label
+
+        scenario = resolve_scenario(str(scenario))  # Chinese names: "共治机制" → co_governance
         f = CONF_DIR / "scenario" / f"{scenario}.yaml"
         if not f.is_file():
-            raise ConfigError("scenario", scenario, "one of " + ", ".join(list_scenarios()))
+            raise ConfigError("scenario", scenario, "one of " + ", ".join(
+                f"{n} ({scenario_label(n, 'zh')})" for n in list_scenarios()))
         text = f.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text) or {}
