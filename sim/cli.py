@@ -10,6 +10,12 @@ Results go to ``results/`` inside hydra's run directory
 by_street, items, handoffs) and ``metadata.json``; see :func:`sim.io.save_run`. Invalid values
 stop the run before anything is built, with a message naming the field, the value and the
 allowed range (exit status 2).
+
+Multirun (``rpbsim -m admin.burden=0.2,0.5,0.8 seed=1,2``, any hydra launcher): the whole grid
+is checked against the schema before hydra starts (an invalid value: the same message, exit
+status 2, nothing written); each job writes ``job.json`` into its job dir and prints one line;
+the sweep dir gets ``runs.parquet`` + ``runs.csv`` at the end. See :mod:`sim.sweep` and
+``docs/sweeps.md``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .config import ConfigError, RPBConfig, from_dict, register_configs, validate
 
-__all__ = ["CliConfig", "config_from_hydra", "main"]
+__all__ = ["CliConfig", "config_from_hydra", "main", "run_and_save"]
 
 CLI_KEYS = ("progress", "save_items")
 
@@ -67,29 +73,65 @@ def print_summary(summary: dict, stream=sys.stdout) -> None:
           f"open {summary['items_open']:.0f}", file=stream)
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def _app(cfg: DictConfig) -> None:
-    import logging
-
+def run_and_save(model_cfg: RPBConfig, cfg: DictConfig, out_dir, *, progress: bool):
+    """Run a validated config and save its results into ``out_dir`` (item tables only when
+    ``cfg.save_items``); returns the result and the directory written."""
     from .io import save_run
     from .runner import run_config
 
-    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    result = run_config(model_cfg, progress=progress)
+    if not cfg.save_items:
+        result.items = result.handoffs = None
+    return result, save_run(result, out_dir)
 
+
+def run_single(cfg: DictConfig) -> None:
+    """One run: validate (exit status 2 when invalid), run, save under the run dir, print the
+    summary table."""
     try:
         model_cfg = config_from_hydra(cfg)
     except ConfigError as e:
         print(f"rpbsim: {e}", file=sys.stderr)
         sys.exit(2)
-    result = run_config(model_cfg, progress=bool(cfg.progress))
-    if not cfg.save_items:
-        result.items = result.handoffs = None
-    out = save_run(result, HydraConfig.get().runtime.output_dir + "/results")
+    out_dir = HydraConfig.get().runtime.output_dir + "/results"
+    result, out = run_and_save(model_cfg, cfg, out_dir, progress=bool(cfg.progress))
     print_summary(result.summary)
     print(f"results written to {out}")
 
 
+def is_multirun() -> bool:
+    """Whether the current hydra job is part of a multirun."""
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def _app(cfg: DictConfig) -> None:
+    import logging
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    if is_multirun():
+        from .sweep import run_job
+
+        run_job(cfg)
+    else:
+        run_single(cfg)
+
+
+def check_sweep_or_exit(argv) -> None:
+    """Refuse an invalid multirun grid before hydra writes anything (exit status 2)."""
+    from .sweep import check_command_line
+
+    try:
+        check_command_line(argv)
+    except ConfigError as e:
+        print(f"rpbsim: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main() -> None:
+    check_sweep_or_exit(sys.argv[1:])
     _app()
 
 
