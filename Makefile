@@ -151,6 +151,8 @@ lock:
 	  echo "# Used as:  pip install -c constraints.txt -e '.[$(EXTRAS)]'"; \
 	  echo "# Regenerate after changing dependencies in pyproject.toml (see Makefile: 'make lock')."; \
 	  "$$tmp/v/bin/python" -m pip freeze --exclude-editable | grep -vi '^rpb[-_]sim=='; \
+	  echo "# Windows-only dependency (of click/tqdm there), pinned for make bundle's win_amd64 wheels"; \
+	  echo "colorama==0.4.6"; \
 	} > constraints.txt.new && mv constraints.txt.new constraints.txt && echo "constraints.txt updated"
 
 clean:

@@ -5,11 +5,22 @@
     rpbsim scenario=co_governance population=classroom admin.burden=0.8 seed=3
     rpbsim 'interventions=[{step: 52, set: {empowerment.responsibility_list: 0.8}}]'
 
+    rpbsim scenario=my_scenario.yaml seed=2      # a scenario file of your own (YAML overrides)
+
 Results go to ``results/`` inside hydra's run directory
 (``outputs/<scenario>/<timestamp>/results/``): the tables (timeseries, summary, streets,
-by_street, items, handoffs) and ``metadata.json``; see :func:`sim.io.save_run`. Invalid values
-stop the run before anything is built, with a message naming the field, the value and the
-allowed range (exit status 2).
+by_street, items, handoffs) and ``metadata.json``; see :func:`sim.io.save_run`.
+
+Every argument is checked against the schema in :func:`main`, *before* hydra starts (so a
+refused command writes nothing, not even hydra's ``outputs/…/.hydra/``): an invalid value, an
+unknown field (``admin.burdon=0.5`` → ``unknown field 'admin.burdon' (did you mean
+'admin.burden'?)``, also with a leading ``+``), an unknown scenario or population preset, a
+malformed scenario file, a bad intervention, a config too large for this machine's memory —
+each stops with the same message as the Python API (field, value, allowed range) and exit
+status 2. A ``+`` before a field of the schema is dropped (the field exists: it is set). A run
+that fails later removes its run directory when nothing but hydra's own files is in it, else
+leaves ``FAILED.txt`` there (exit status 2 for an invalid input found while building, 1 for
+any other failure, 130 when interrupted).
 
 Multirun (``rpbsim -m admin.burden=0.2,0.5,0.8 seed=1,2``, any hydra launcher): the whole grid
 is checked against the schema before hydra starts (an invalid value: the same message, exit
@@ -20,8 +31,13 @@ the sweep dir gets ``runs.parquet`` + ``runs.csv`` at the end. See :mod:`sim.swe
 
 from __future__ import annotations
 
+import shutil
 import sys
+import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.config_store import ConfigStore
@@ -30,7 +46,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .config import ConfigError, RPBConfig, from_dict, register_configs, validate
 
-__all__ = ["CliConfig", "config_from_hydra", "main", "run_and_save"]
+__all__ = ["CliConfig", "check_arguments", "config_from_hydra", "main", "run_and_save"]
 
 CLI_KEYS = ("progress", "save_items")
 
@@ -87,16 +103,73 @@ def run_and_save(model_cfg: RPBConfig, cfg: DictConfig, out_dir, *, progress: bo
 
 def run_single(cfg: DictConfig) -> None:
     """One run: validate (exit status 2 when invalid), run, save under the run dir, print the
-    summary table."""
+    summary table. A failure removes the run dir when it holds only hydra's own files, else
+    marks it with ``FAILED.txt``."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         model_cfg = config_from_hydra(cfg)
-    except ConfigError as e:
+        result, out = run_and_save(model_cfg, cfg, run_dir / "results", progress=bool(cfg.progress))
+    except ConfigError as e:  # an invalid input found only when the model reads it
+        discard_failed_run(run_dir, e)
         print(f"rpbsim: {e}", file=sys.stderr)
         sys.exit(2)
-    out_dir = HydraConfig.get().runtime.output_dir + "/results"
-    result, out = run_and_save(model_cfg, cfg, out_dir, progress=bool(cfg.progress))
+    except KeyboardInterrupt as e:
+        where = discard_failed_run(run_dir, e)
+        print(f"rpbsim: interrupted{where}", file=sys.stderr)
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - reported, the run dir cleaned up, exit status 1
+        where = discard_failed_run(run_dir, e)
+        traceback.print_exc(file=sys.stderr)
+        print(f"rpbsim: run failed: {type(e).__name__}: {e}{where}", file=sys.stderr)
+        sys.exit(1)
     print_summary(result.summary)
     print(f"results written to {out}")
+
+
+#: What hydra writes into a run dir before the run starts (nothing of the run's own).
+HYDRA_FILES = (".hydra",)
+
+
+def _only_hydra_files(run_dir: Path) -> bool:
+    for p in run_dir.rglob("*"):
+        rel = p.relative_to(run_dir)
+        if rel.parts[0] in HYDRA_FILES or p.is_dir():
+            continue
+        if len(rel.parts) == 1 and p.suffix == ".log":  # hydra's job log (cli.log)
+            continue
+        return False
+    return True
+
+
+def discard_failed_run(run_dir: Path, error: BaseException) -> str:
+    """After a failed run: remove ``run_dir`` if nothing but hydra's files (``.hydra/``, the
+    job log, empty folders) is in it, with the folders above it that this leaves empty (never
+    the working directory); else write ``FAILED.txt`` (error and traceback) into it. Returns
+    a note for the error message (empty when the dir was removed)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return ""
+    if _only_hydra_files(run_dir):
+        shutil.rmtree(run_dir, ignore_errors=True)
+        cwd = Path.cwd().resolve()
+        parent = run_dir.resolve().parent
+        for _ in range(2):  # outputs/<name>/ and outputs/, when this run made them empty
+            if parent == cwd or cwd.is_relative_to(parent) or not parent.is_relative_to(cwd):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+        return ""
+    text = (f"This run FAILED; its results are incomplete.\n\n{type(error).__name__}: {error}\n\n"
+            + "".join(traceback.format_exception(error)))
+    marker = run_dir / "FAILED.txt"
+    try:
+        marker.write_text(text, encoding="utf-8")
+    except OSError:
+        return ""
+    return f" (partial output marked failed: {marker})"
 
 
 def is_multirun() -> bool:
@@ -106,7 +179,7 @@ def is_multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+@hydra.main(version_base="1.3", config_path="pkg://sim.conf", config_name="config")
 def _app(cfg: DictConfig) -> None:
     import logging
 
@@ -117,6 +190,203 @@ def _app(cfg: DictConfig) -> None:
         run_job(cfg)
     else:
         run_single(cfg)
+
+
+# --------------------------------------------------------------------------- argv checks
+
+#: Config groups and keys the command line accepts besides the schema's fields.
+GROUP_KEYS = ("scenario", "population")
+
+
+def _hydra_args(argv: Sequence[str]):
+    """hydra's parse of ``argv``; None for shell completion and --experimental-rerun, and for
+    arguments hydra's own parser refuses (hydra reports those itself). With --help, --cfg or
+    --info the overrides are checked too (hydra would compose them)."""
+    import argparse
+
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+    parser.exit_on_error = False
+    try:
+        args, unknown = parser.parse_known_args(list(argv))
+    except argparse.ArgumentError:
+        return None
+    if unknown or args.shell_completion or args.experimental_rerun:
+        return None
+    return args
+
+
+def _check_key(ov, text: str) -> None:
+    """An override's key must be a field of the schema, a CLI option or a preset group."""
+    from .config import _GROUPS, LIST_FIELDS, field_spec
+
+    key = ov.key_or_group
+    if ov.is_delete():
+        from .compose import deletion_error
+
+        raise deletion_error(key, text)
+    if key == "experiment":
+        raise ConfigError(key, text.split("=", 1)[-1], "a field of the schema",
+                          "experiments run with `rpbsim-experiment NAME`", unknown=True)
+    if key in GROUP_KEYS or key in LIST_FIELDS or key in CLI_KEYS:
+        return
+    if key in _GROUPS and ov.is_sweep_override() is False and isinstance(ov.value(), dict):
+        for sub in ov.value():
+            field_spec(f"{key}.{sub}")
+        return
+    from .suggest import field_names
+
+    if key not in field_names():
+        from .config import unknown_field
+
+        raise unknown_field(key, text.split("=", 1)[-1],
+                            [*field_names(extra=CLI_KEYS), *GROUP_KEYS])
+
+
+def _hydra_literal(value: Any) -> str:
+    """``value`` in hydra's override grammar (the inverse of hydra's parse)."""
+    import re
+
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        quoted = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", value)
+        quoted = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, quoted)
+        return f"'{quoted}'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_hydra_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_hydra_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {value!r} as a hydra override")
+
+
+def scenario_file_overrides(path: str, given: Sequence[str] = ()) -> list[str]:
+    """A scenario file's overrides as hydra override strings (``scenario=path`` on the command
+    line; hydra's ``scenario`` group holds only the packaged presets). Keys in ``given`` (set
+    on the command line too) are left out: the command line wins, as in the Python API."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from .compose import _flatten, load_scenario
+
+    data = load_scenario(path)
+    data.setdefault("name", Path(path).stem)
+    out = []
+    pop = data.pop("population", None)
+    if isinstance(pop, str):
+        data_items = [("population", pop)]
+    else:
+        data_items = [(f"population.{k}", v) for k, v in (pop or {}).items()]
+    data_items += list(_flatten(data).items())
+    parser = OverridesParser.create()
+    for key, value in data_items:
+        if key in given:
+            continue
+        text = f"{key}={value if key == 'population' else _hydra_literal(value)}"
+        (ov,) = parser.parse_overrides([text])
+        if ov.value() != value:  # never pass on a value hydra would read differently
+            raise ConfigError(key, value, "a value the command line can pass on",
+                              f"run this scenario file from Python: sim.run({path!r})", source=path)
+        out.append(text)
+    return out
+
+
+def check_arguments(argv: Sequence[str]) -> list[str]:
+    """Check the command line against the schema before hydra starts; return the arguments
+    hydra should see (``+`` dropped before fields of the schema, a scenario file's contents
+    passed on as overrides).
+
+    Raises:
+        ConfigError: the first invalid argument (nothing has been written yet).
+    """
+    from .sweep import (
+        _parse_one,
+        axis_values,
+        check_command_line,
+        check_grid,
+        parse_grid,
+    )
+
+    argv = list(argv)
+    args = _hydra_args(argv)
+    if args is None:
+        return argv
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    multirun = args.multirun or "hydra.mode=MULTIRUN" in args.overrides
+    rewritten: dict[str, list[str]] = {}
+    scenario_file = None
+    for text in args.overrides:
+        ov = _parse_one(parser, text)
+        if ov.is_hydra_override():
+            continue
+        _check_key(ov, text)
+        if ov.is_add():  # +admin.burden=0.5: the field exists, so this sets it
+            rewritten[text] = [text[1:]]
+        if ov.key_or_group == "scenario":
+            values = axis_values(parser, ov, text)
+            files = [v for v in values if isinstance(v, str) and _is_scenario_file(v)]
+            if files and ov.is_sweep_override():
+                raise ConfigError("scenario", files[0], "preset names in a sweep",
+                                  "a scenario file can be run on its own, or swept from Python "
+                                  "(sim.experiments)")
+            if files:
+                scenario_file = (text, files[0])
+    overrides = [o for text in args.overrides for o in rewritten.get(text, [text])]
+    if multirun:
+        check_command_line(["-m", *overrides])
+    else:
+        check_grid(parse_grid(overrides))
+    if scenario_file is not None:
+        text, path = scenario_file
+        given = {_parse_one(parser, o).key_or_group for o in overrides if o != text}
+        idx = overrides.index(text)
+        from_file = scenario_file_overrides(path, given)
+        overrides[idx:idx + 1] = from_file
+        if multirun:  # the file's keys are the same in every job: keep them out of job dir names
+            overrides.append(_exclude_from_job_dirs([o.split("=", 1)[0] for o in from_file]))
+    if not rewritten and scenario_file is None:
+        return argv
+    return _replace_overrides(argv, args.overrides, overrides)
+
+
+def _exclude_from_job_dirs(keys: Sequence[str]) -> str:
+    """The hydra override that adds ``keys`` to ``override_dirname.exclude_keys``."""
+    from omegaconf import OmegaConf
+
+    from .compose import CONF_DIR
+
+    primary = OmegaConf.create((CONF_DIR / "config.yaml").read_text(encoding="utf-8"))
+    excluded = list(OmegaConf.select(primary, "hydra.job.config.override_dirname.exclude_keys",
+                                     default=[]) or [])
+    excluded += [k for k in keys if k not in excluded]
+    return f"hydra.job.config.override_dirname.exclude_keys=[{','.join(excluded)}]"
+
+
+def _is_scenario_file(value: str) -> bool:
+    return value.endswith((".yaml", ".yml")) or Path(value).is_file()
+
+
+def _replace_overrides(argv: list[str], old: list[str], new: list[str]) -> list[str]:
+    """``argv`` with its overrides (the positional arguments ``old``) replaced by ``new``."""
+    flags = list(argv)
+    for text in old:
+        flags.remove(text)
+    return flags + new
+
+
+def check_arguments_or_exit(argv: Sequence[str]) -> list[str]:
+    """:func:`check_arguments`, or the project's message on stderr and exit status 2."""
+    try:
+        return check_arguments(argv)
+    except ConfigError as e:
+        print(f"rpbsim: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 def check_sweep_or_exit(argv) -> None:
@@ -131,7 +401,7 @@ def check_sweep_or_exit(argv) -> None:
 
 
 def main() -> None:
-    check_sweep_or_exit(sys.argv[1:])
+    sys.argv[1:] = check_arguments_or_exit(sys.argv[1:])
     _app()
 
 

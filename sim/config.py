@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,39 +37,96 @@ __all__ = [
     "SUBMODEL_CHOICES",
     "ConfigError",
     "FieldSpec",
+    "MemoryEstimate",
     "PopulationConfig",
     "RPBConfig",
+    "estimate_memory",
     "field_spec",
     "freeze",
     "from_dict",
     "iter_field_specs",
+    "machine_memory",
     "register_configs",
     "to_dict",
+    "unknown_field",
     "validate",
 ]
 
 
 class ConfigError(ValueError):
-    """A parameter value is invalid.
+    """A parameter value is invalid, or a name is unknown.
+
+    The message names the field, the value and what is allowed::
+
+        invalid value for 'admin.burden': 1.5 (allowed: number in [0, 1])
+        unknown field 'admin.burdon' (did you mean 'admin.burden'?)
+        invalid value for 'items.record': 'memroy' (did you mean 'memory'? allowed: one of ...)
+        my_scenario.yaml, line 3: invalid value for 'admin.burden': 'high' (allowed: ...)
 
     Attributes:
         field: dotted name of the offending field (``"admin.burden"``).
         value: the value that was given.
         allowed: human-readable description of what is allowed (``"[0, 1]"``).
+        reason: why, when ``allowed`` alone does not say it (also accepted as ``detail=``).
+        suggestion: the closest valid name or choice ("did you mean …?"), or None.
+        source: where the value came from (a scenario file, with its line), or None.
+        unknown: True when ``field`` itself is not a field of the schema.
     """
 
-    def __init__(self, field: str, value: Any, allowed: str, reason: str = ""):
+    def __init__(self, field: str, value: Any, allowed: str, reason: str = "",
+                 suggestion: str | None = None, source: str | None = None,
+                 unknown: bool = False, *, detail: str = ""):
         self.field = field
         self.value = value
         self.allowed = allowed
-        msg = f"invalid value for '{field}': {value!r} (allowed: {allowed})"
-        self.reason = reason
-        if reason:
-            msg += f" — {reason}"
-        super().__init__(msg)
+        self.reason = reason or detail
+        self.suggestion = suggestion
+        self.source = source
+        self.unknown = unknown
+        super().__init__(self._message())
+
+    @property
+    def detail(self) -> str:
+        return self.reason
+
+    def _message(self) -> str:
+        hint = f"did you mean {self.suggestion!r}?" if self.suggestion else ""
+        if self.unknown:
+            msg = f"unknown field {self.field!r}"
+            if hint:
+                msg += f" ({hint})"
+            elif self.reason and self.reason != "unknown field":
+                msg += f" ({self.reason})"
+            else:
+                msg += " (the fields are listed in docs/parameters.md)"
+        else:
+            allowed = f"{hint} allowed: {self.allowed}" if hint else f"allowed: {self.allowed}"
+            msg = f"invalid value for {self.field!r}: {self.value!r} ({allowed})"
+            if self.reason:
+                msg += f" — {self.reason}"
+        if self.source:
+            msg = f"{self.source}: {msg}"
+        return msg
+
+    def located(self, source: str) -> ConfigError:
+        """A copy that names where the value came from (a scenario file and line)."""
+        return ConfigError(self.field, self.value, self.allowed, self.reason, self.suggestion,
+                           source, self.unknown)
 
     def __reduce__(self):  # picklable, so errors cross process boundaries intact
-        return (type(self), (self.field, self.value, self.allowed, self.reason))
+        return (type(self), (self.field, self.value, self.allowed, self.reason, self.suggestion,
+                             self.source, self.unknown))
+
+
+def unknown_field(name: str, value: Any = None, candidates=None, where: str | None = None) -> ConfigError:
+    """The error for a name that is not a field of the schema, with a "did you mean …?".
+
+    ``where`` is the field as reported (``interventions[0].set.admin.burdn``) when it differs
+    from the name looked up (``admin.burdn``)."""
+    from .suggest import suggest_field
+
+    return ConfigError(where or name, value, "a field of the schema", "unknown field",
+                       suggest_field(name, candidates), unknown=True)
 
 
 def param(default, lo=None, hi=None, *, unit="", zh="", en="", doc="", choices=None):
@@ -619,6 +678,7 @@ BUILD_ONLY: frozenset[str] = frozenset({
     "units.cost_spread", "units.higher_rank_cost",
     "residents.threshold_mean", "residents.threshold_sd", "residents.threshold_assignment",
     "items.record", "items.stream_path",
+    "items.n_domains",  # capacities, lists and provider tables are drawn per domain at build
 })
 
 SUBMODEL_CHOICES = {f.name: f.metadata["choices"] for f in dataclasses.fields(SubmodelConfig)}
@@ -656,18 +716,20 @@ class FieldSpec:
     def check(self, value: Any) -> Any:
         """Return ``value`` coerced to the field's type, or raise :class:`ConfigError`."""
         t = self.type
+        is_bool = isinstance(value, bool) or (type(value).__module__ == "numpy"
+                                              and type(value).__name__ in ("bool", "bool_"))
         if t is bool:
-            if not isinstance(value, bool):
+            if not is_bool:
                 raise ConfigError(self.name, value, "true or false")
-            return value
-        if t is int:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                isinstance(value, float) and not value.is_integer()
+            return bool(value)
+        if t is int:  # numpy integers, and floats with an integral value, are integers too
+            if is_bool or not isinstance(value, numbers.Real) or (
+                not isinstance(value, numbers.Integral) and not float(value).is_integer()
             ):
                 raise ConfigError(self.name, value, self.allowed, "must be an integer")
             value = int(value)
         elif t is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if is_bool or not isinstance(value, numbers.Real):
                 raise ConfigError(self.name, value, self.allowed, "must be a number")
             value = float(value)
             if not math.isfinite(value):
@@ -676,7 +738,10 @@ class FieldSpec:
             if not isinstance(value, str):
                 raise ConfigError(self.name, value, self.allowed, "must be a string")
         if self.choices and value not in self.choices:
-            raise ConfigError(self.name, value, self.allowed)
+            from .suggest import suggest_choice
+
+            raise ConfigError(self.name, value, self.allowed,
+                              suggestion=suggest_choice(value, self.choices))
         if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
             raise ConfigError(self.name, value, self.allowed)
         return value
@@ -719,8 +784,7 @@ def field_spec(name: str, value: Any = None) -> FieldSpec:
     try:
         return _SPECS[name]
     except KeyError:
-        raise ConfigError(name, value, "a field of the schema",
-                          "unknown field; see docs/parameters.md") from None
+        raise unknown_field(name, value) from None
 
 
 # --------------------------------------------------------------------------- dict <-> config
@@ -850,8 +914,15 @@ def _freeze_intervention(iv):
     return FrozenDict(out)
 
 
-def validate(cfg: RPBConfig) -> RPBConfig:
+def validate(cfg: RPBConfig, *, rules_over_time: bool = True) -> RPBConfig:
     """Check every field and the cross-field rules; return a frozen, coerced copy.
+
+    The cross-field rules are also checked after each district-wide intervention, in step
+    order (``rules_over_time``; off when the model applies an intervention mid-run, whose
+    config is the start of what remains, not of the listed interventions). Whether the run
+    fits this machine's memory is checked where a run is composed or built
+    (:func:`check_memory`, called by :func:`sim.compose.compose` and :class:`sim.RegionModel`),
+    not here: a saved config must load anywhere.
 
     Raises:
         ConfigError: naming the field, the value and the allowed range.
@@ -872,7 +943,8 @@ def validate(cfg: RPBConfig) -> RPBConfig:
             obj = getattr(obj, p)
         setattr(obj, parts[-1], value)
     out.street_levers = validate_street_levers(cfg.street_levers, data)
-    out.interventions = validate_interventions(cfg.interventions, data)
+    out.interventions = validate_interventions(cfg.interventions, data,
+                                               rules_over_time=rules_over_time)
     return freeze(out)
 
 
@@ -888,6 +960,103 @@ def _check_cross_field(data: dict) -> None:
     if data["admin.campaign_length"] > data["admin.campaign_period"]:
         raise ConfigError("admin.campaign_length", data["admin.campaign_length"],
                           f"at most admin.campaign_period ({data['admin.campaign_period']})")
+
+
+# --------------------------------------------------------------------------- memory
+
+#: Rough memory use of one run, calibrated by the peak RSS of ``sim.run_config`` at 0.1 and
+#: 0.9 million residents, 5–100 weeks (docs/reliability.md): the interpreter with numpy,
+#: pandas, mesa and hydra loaded; each resident (state arrays, ties, Mesa agent); each other
+#: actor; each item row kept in memory (``items.record = memory``: items, hand-offs and the
+#: tables built from them at the end); each live item.
+MEMORY_BASE = 160_000_000
+BYTES_PER_RESIDENT = 800
+BYTES_PER_ACTOR = 2000
+BYTES_PER_KEPT_ITEM = 850
+BYTES_PER_LIVE_ITEM = 300
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """The estimated peak memory of one run (bytes) and what it is made of."""
+
+    residents: int
+    items_kept: int
+    residents_bytes: int
+    items_bytes: int
+    total: int
+
+
+def machine_memory() -> int | None:
+    """Bytes of memory this machine has (its cgroup limit when lower); None if unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path, encoding="ascii") as f:
+                limit = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if 0 < limit < total:
+            total = limit
+    return total if total > 0 else None
+
+
+def estimate_memory(cfg) -> MemoryEstimate:
+    """Estimated peak memory of a run of ``cfg`` (a config, or validate's flat dict of dotted
+    names). Populations read from ``population.streets_csv`` count as the drawn one would."""
+    if not isinstance(cfg, dict):
+        cfg = {s.name: getattr(getattr(cfg, s.name.split(".")[0]), s.name.split(".")[1])
+               if "." in s.name else getattr(cfg, s.name) for s in iter_field_specs()}
+    S = cfg["population.n_streets"]
+    C = S * cfg["population.communities_per_street"]
+    residents = C * cfg["population.residents_per_community"]
+    actors = S * (cfg["population.units_per_street"] + cfg["population.two_new_per_street"] + 1) + C
+    weeks = cfg["steps"] + cfg["spin_up"]
+    # repeats of items closed unsolved come on top (about half of them are, at most)
+    per_week = cfg["items.rate_per_resident"] * residents * (1 + cfg["items.repeat_probability"] / 2)
+    kept_weeks = weeks if cfg["metrics.record_spin_up"] else cfg["steps"]
+    kept = int(per_week * kept_weeks) if cfg["items.record"] == "memory" else 0
+    live = int(per_week * min(weeks, cfg["items.max_age"]))
+    res_bytes = MEMORY_BASE + residents * BYTES_PER_RESIDENT + actors * BYTES_PER_ACTOR
+    item_bytes = kept * BYTES_PER_KEPT_ITEM + live * BYTES_PER_LIVE_ITEM
+    return MemoryEstimate(residents, kept, res_bytes, item_bytes, res_bytes + item_bytes)
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"
+
+
+def check_memory(cfg, available: int | None = None) -> None:
+    """Refuse a config (or validate's flat dict) whose estimated memory exceeds this machine's
+    (``available`` bytes; default :func:`machine_memory`) with a ConfigError."""
+    available = machine_memory() if available is None else available
+    if not available:
+        return
+    est = estimate_memory(cfg)
+    record = cfg["items.record"] if isinstance(cfg, dict) else cfg.items.record
+    if est.total <= available:
+        return
+    need = (f"estimated memory {_bytes(est.total)} exceeds this machine's {_bytes(available)} "
+            f"(about {BYTES_PER_RESIDENT} bytes per resident, {BYTES_PER_KEPT_ITEM} per item kept; "
+            f"docs/reliability.md)")
+    if est.residents_bytes > available:
+        most = max(0, (available - MEMORY_BASE) // BYTES_PER_RESIDENT)
+        most_text = f"{most / 1e6:.2g} million" if most >= 1e6 else f"{most:,}"
+        raise ConfigError("population", est.residents,
+                          f"at most about {most_text} residents on this machine",
+                          f"n_streets × communities_per_street × residents_per_community = "
+                          f"{est.residents:,} residents: {need}")
+    raise ConfigError("items.record", record,
+                      "'none' or 'stream' for a run this long, or fewer steps or residents",
+                      f"{est.items_kept:,} item rows kept in memory: {need}",
+                      suggestion="stream")
 
 
 def _intervention_list(value, name: str = "interventions") -> list:
@@ -907,14 +1076,15 @@ def _check_streets(where: str, streets, base: dict | None):
         if set(streets.keys()) != {"share"}:
             raise ConfigError(where, dict(streets), "a list of street indices or {share: x}")
         share = streets["share"]
-        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 <= share <= 1:
             raise ConfigError(where + ".share", share, "number in [0, 1]")
         return {"share": float(share)}
     if isinstance(streets, (str, bytes)) or not hasattr(streets, "__iter__"):
         raise ConfigError(where, streets, "a list of street indices or {share: x}")
     out = []
     for s in streets:
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0 or (n is not None and s >= n):
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 or (
+                n is not None and s >= n):
             hi = f"{n - 1}" if n is not None else "n_streets − 1"
             raise ConfigError(where, list(streets), f"street indices in [0, {hi}]")
         out.append(int(s))
@@ -937,11 +1107,13 @@ def _check_set(where: str, sets, per_street: bool = False) -> dict:
         try:
             spec = field_spec(key)
         except ConfigError:
-            raise ConfigError(f"{where}.set.{key}", value, "a field of the schema",
-                              "unknown field") from None
+            raise unknown_field(key, value, where=f"{where}.set.{key}") from None
         if per_street and key not in STREET_FIELDS:
+            from .suggest import suggest_field
+
             raise ConfigError(f"{where}.set.{key}", value, "a lever that can differ between streets: "
-                              + ", ".join(sorted(STREET_FIELDS)))
+                              + ", ".join(sorted(STREET_FIELDS)),
+                              suggestion=suggest_field(key, sorted(STREET_FIELDS)))
         try:
             checked[key] = spec.check(value)
         except ConfigError as e:
@@ -961,7 +1133,8 @@ def validate_street_levers(street_levers, base: dict | None = None) -> list[dict
     return out
 
 
-def validate_interventions(interventions, base: dict | None = None) -> list[dict]:
+def validate_interventions(interventions, base: dict | None = None, *,
+                           rules_over_time: bool = True) -> list[dict]:
     """Check a list of ``{step: N, set: {dotted.field: value}}``; return normalised copies.
 
     Each value is checked against its field's range. ``step`` must be an integer >= 1;
@@ -975,14 +1148,34 @@ def validate_interventions(interventions, base: dict | None = None) -> list[dict
             raise ConfigError(where, iv, "a mapping {step: N, set: {dotted.field: value}, "
                                          "streets: optional}")
         step = iv["step"]
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
             raise ConfigError(where + ".step", step, "an integer >= 1 (steps count from 1)")
+        step = int(step)
         per_street = iv.get("streets") is not None
         entry = {"step": step, "set": _check_set(where, iv.get("set") or {}, per_street)}
         if iv.get("streets") is not None:
             entry["streets"] = _check_streets(where + ".streets", iv["streets"], base)
         out.append(entry)
-    return sorted(out, key=lambda iv: iv["step"])
+    order = sorted(range(len(out)), key=lambda i: out[i]["step"])
+    if base is not None and rules_over_time:
+        _check_rules_over_time(base, [(i, out[i]) for i in order])
+    return [out[i] for i in order]
+
+
+def _check_rules_over_time(base: dict, indexed: list[tuple[int, dict]]) -> None:
+    """The cross-field rules must hold after every district-wide intervention, in the order
+    the model applies them (else the run would stop half-way)."""
+    state = dict(base)
+    for i, iv in indexed:
+        if iv.get("streets") is not None:
+            continue
+        state.update(iv["set"])
+        try:
+            _check_cross_field(state)
+        except ConfigError as e:
+            raise ConfigError(f"interventions[{i}].set", dict(iv["set"]),
+                              f"values that keep every rule of the schema from step {iv['step']} on",
+                              f"then {e.field} = {e.value!r}, but it must be {e.allowed}") from None
 
 
 def _flatten_set(mapping, prefix=""):

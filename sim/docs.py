@@ -329,10 +329,10 @@ def _category(comment: str) -> str:
 
 def render_scenarios() -> str:
     """The text of ``docs/scenarios.md``."""
-    lines = [_HEADER.format(source="`sim/conf/scenario/*.yaml`"),
+    lines = [_HEADER.format(source="`configs/scenario/*.yaml`"),
              "# RPB-Sim scenarios (情景)", "",
-             ("A scenario is a YAML file in `sim/conf/scenario/` (also reachable as "
-             "`configs/scenario/`) that holds only overrides of the schema defaults; its "
+             ("A scenario is a YAML file in `configs/scenario/` (installed as the package "
+             "`sim.conf.scenario`) that holds only overrides of the schema defaults; its "
              "comments state the assumptions behind the values. This page is generated from "
              "those files. Run one with `rpbsim scenario=<name>` or `sim.run(\"<name>\")`; "
              "any field can still be overridden on top. Every field not listed keeps its "
@@ -359,7 +359,7 @@ def render_scenarios() -> str:
             ivs = data.pop("interventions", None) or []
             data.pop("name", None)
             lines += [f'<a id="{name}"></a>', "", f"### `{name}`", "",
-                      f"File: `sim/conf/scenario/{name}.yaml`", "",
+                      f"File: `configs/scenario/{name}.yaml`", "",
                       _comment(text) or "(no comment in the file)", ""]
             rows = []
             for key, value in _flat(data):

@@ -2,10 +2,14 @@
 
 A run directory holds ``timeseries.{parquet,csv}``, ``summary.{json,csv}``,
 ``streets.{parquet,csv}`` (one row per street) and ``by_street.{parquet,csv}`` (street × step),
-``items.parquet`` and ``handoffs.parquet`` (when recorded), and ``metadata.json`` (config,
-seed, spin-up, package versions, git revision, command). JSON files are strict JSON: a missing
+``items.parquet`` and ``handoffs.parquet`` (when recorded), ``actors.{parquet,csv}`` (the
+name, kind and street of every node id that appears in the item tables, see
+:func:`sim.readable.actors_table`; the CSV is UTF-8 with a byte-order mark so that Excel shows
+the Chinese names), and ``metadata.json`` (config, final config, seed, spin-up, population
+preset, package versions, git revision, command). JSON files are strict JSON: a missing
 value (NaN, e.g. a rate with an empty denominator) is written as ``null`` and read back by
-:func:`load_run` as NaN in the summary. Files are written into a temporary directory that is
+:func:`load_run` as NaN in the summary. :func:`load_run` returns a :class:`sim.RunResult`
+(configs rebuilt through the schema), so a saved run reads like a fresh one. Files are written into a temporary directory that is
 renamed into place at the end, so a crash never leaves a half-written result. No pickles.
 """
 
@@ -83,13 +87,21 @@ def _write_json(path: Path, data) -> None:
                                default=str), encoding="utf-8")
 
 
+#: Version of the saved-run layout: 2 added ``actors`` and ``population``.
+FORMAT_VERSION = 2
+
+
 def run_metadata(result) -> dict:
+    from .runner import _population_name
+
     cfg = result.config
     return {
+        "format_version": FORMAT_VERSION,
         "scenario": cfg.name,
         "seed": cfg.seed,
         "steps": cfg.steps,
         "spin_up": cfg.spin_up,
+        "population": _population_name(cfg, {}),
         "config": to_dict(cfg),
         "final_config": to_dict(getattr(result, "final_config", cfg)),
         "packages": package_versions(),
@@ -122,6 +134,10 @@ def save_run(result, out_dir: str | os.PathLike) -> Path:
             table = getattr(result, name, None)
             if table is not None:
                 table.to_parquet(tmp / f"{name}.parquet", index=False)
+        actors = getattr(result, "actors", None)
+        if actors is not None:
+            actors.to_parquet(tmp / "actors.parquet", index=False)
+            actors.to_csv(tmp / "actors.csv", index=False, encoding="utf-8-sig")
         _write_json(tmp / "metadata.json", run_metadata(result))
         if out.exists():
             shutil.rmtree(out)
@@ -132,17 +148,45 @@ def save_run(result, out_dir: str | os.PathLike) -> Path:
     return out
 
 
-def load_run(path: str | os.PathLike) -> dict:
-    """Load a saved run: dict with ``timeseries``, ``summary`` (``null`` read back as NaN),
-    ``metadata``, and ``streets``, ``by_street``, ``items``, ``handoffs`` (None when absent)."""
+def _config_or_none(data, what: str, path: Path):
+    """A validated config rebuilt from saved metadata; None (with a warning) if the schema
+    has changed since the run was saved and no longer accepts it."""
+    import warnings
+
+    from .config import ConfigError, from_dict, validate
+
+    if data is None:
+        return None
+    try:
+        return validate(from_dict(data))
+    except (ConfigError, TypeError, ValueError) as e:
+        warnings.warn(f"{path}: the saved {what} no longer fits the schema ({e}); "
+                      f"result.{what} is None, the tables are loaded", RuntimeWarning, stacklevel=3)
+        return None
+
+
+def load_run(path: str | os.PathLike):
+    """Load a saved run as a :class:`sim.RunResult`.
+
+    ``config`` and ``final_config`` are rebuilt from ``metadata.json`` through the schema
+    (validated); ``summary`` reads ``null`` back as NaN; ``timeseries`` is indexed by step;
+    ``streets``, ``by_street``, ``items``, ``handoffs`` and ``actors`` are None when absent
+    (``actors`` is absent in runs saved before it existed); ``metadata`` is the whole
+    ``metadata.json``. Dict-style access still works: ``load_run(p)["summary"]``.
+    """
+    from .runner import RunResult
+
     p = Path(path)
     summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
-    out = {
-        "timeseries": pd.read_parquet(p / "timeseries.parquet").set_index("step"),
-        "summary": {k: float("nan") if v is None else v for k, v in summary.items()},
-        "metadata": json.loads((p / "metadata.json").read_text(encoding="utf-8")),
-    }
-    for name in ("streets", "by_street", *ITEM_TABLES):
+    meta = json.loads((p / "metadata.json").read_text(encoding="utf-8"))
+    tables = {}
+    for name in ("streets", "by_street", *ITEM_TABLES, "actors"):
         f = p / f"{name}.parquet"
-        out[name] = pd.read_parquet(f) if f.exists() else None
-    return out
+        tables[name] = pd.read_parquet(f) if f.exists() else None
+    config = _config_or_none(meta.get("config"), "config", p)
+    final = _config_or_none(meta.get("final_config", meta.get("config")), "final_config", p)
+    return RunResult(
+        config=config, final_config=final,
+        summary={k: float("nan") if v is None else v for k, v in summary.items()},
+        timeseries=pd.read_parquet(p / "timeseries.parquet").set_index("step"),
+        assignment_stats=dict(meta.get("assignment_stats") or {}), metadata=meta, **tables)

@@ -59,7 +59,7 @@ __all__ = [
 LANGS: tuple[str, ...] = ("zh", "en")
 DEFAULT_LANG = "zh"
 
-_LABEL_DIR = resources.files("sim") / "conf" / "labels"
+_LABEL_DIR = resources.files("sim.conf") / "labels"
 
 
 def check_lang(lang: str) -> str:

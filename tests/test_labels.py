@@ -104,7 +104,7 @@ def test_core_ui_keys_exist():
 
 
 def test_ui_yaml_is_a_flat_mapping():
-    text = (resources.files("sim") / "conf" / "labels" / "ui.yaml").read_text(encoding="utf-8")
+    text = (resources.files("sim.conf") / "labels" / "ui.yaml").read_text(encoding="utf-8")
     for key, entry in yaml.safe_load(text).items():
         assert isinstance(key, str) and "." not in key
         assert set(entry) == {"zh", "en"}, key

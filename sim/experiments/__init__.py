@@ -1,0 +1,32 @@
+"""Experiments: designs over the levers, replicated with common random numbers, run on a local
+process pool or a Dask cluster, streamed to disk and resumable.
+
+    from sim.experiments import load_spec, run
+    spec = load_spec("burden_authority_grid")        # sim/conf/experiment/<name>.yaml
+    result = run(spec, executor="processes", workers=2)
+    result.table                                      # one row per run (pandas)
+
+Command line: ``rpbsim-experiment NAME [--executor dask] [--dry-run] ...``. See
+``docs/experiments.md``.
+"""
+
+from .design import Design, build_design, n_points
+from .runner import ExperimentResult, plan, run
+from .seeds import replicate_seed, replicate_seeds
+from .spec import DesignSpec, ExperimentSpec, Lever, list_experiments, load_spec
+
+__all__ = [
+    "Design",
+    "DesignSpec",
+    "ExperimentResult",
+    "ExperimentSpec",
+    "Lever",
+    "build_design",
+    "list_experiments",
+    "load_spec",
+    "n_points",
+    "plan",
+    "replicate_seed",
+    "replicate_seeds",
+    "run",
+]
