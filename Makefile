@@ -51,7 +51,7 @@ VENV_FORCE := FORCE
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps run experiment app bundle test validate dynamics bench lock clean FORCE
+.PHONY: help venv sysdeps app-assets run experiment app bundle test validate dynamics bench lock clean FORCE
 
 help:
 	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
@@ -82,11 +82,13 @@ $(STAMP): pyproject.toml constraints.txt $(VENV_FORCE)
 
 CJK_PRESENT := { fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1; }
 CHROMIUM_PRESENT := command -v chromium >/dev/null 2>&1
+NPM_PRESENT := command -v npm >/dev/null 2>&1
 
 sysdeps:
 	@missing=""; \
 	$(CJK_PRESENT) || missing="$$missing fonts-noto-cjk"; \
 	$(CHROMIUM_PRESENT) || missing="$$missing chromium"; \
+	$(NPM_PRESENT) || missing="$$missing npm"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing$$missing (Chinese fonts; browser for the app test) ..."; \
@@ -98,8 +100,16 @@ sysdeps:
 	else \
 	  echo "NOTE: missing system packages:$$missing"; \
 	  echo "      Install them with: sudo apt-get install$$missing"; \
-	  echo "      (without them Chinese plot labels fall back to English and the browser test is skipped)"; \
+	  echo "      (without them Chinese plot labels fall back to English, the app's front-end assets"; \
+	  echo "       cannot be installed and the browser test is skipped)"; \
 	fi
+
+# The app's front-end assets (Solara's JavaScript bundles, exact versions, from the npm
+# registry) in the local cache, so the page never needs a CDN. Idempotent; offline machines
+# install them from `make bundle`'s assets/ instead (docs/offline.md).
+app-assets: venv sysdeps
+	@$(VPY) -m sim.app.assets check -q >/dev/null 2>&1 || $(VPY) -m sim.app.assets install -q || \
+	  echo "NOTE: the app's offline assets could not be installed (npm missing or no registry); the browser test will be skipped."
 
 # ---------------------------------------------------------------------------
 # Running, testing, validating, benchmarking
@@ -111,13 +121,13 @@ run: venv sysdeps
 experiment: venv sysdeps
 	$(VENV)/bin/rpbsim-experiment $(NAME)
 
-app: venv sysdeps
+app: app-assets
 	$(VPY) -m sim.app
 
 bundle: venv
 	$(VPY) tools/bundle.py
 
-test: venv sysdeps
+test: venv sysdeps app-assets
 	$(VPY) -m pytest -n 2 -m "not slow" tests
 
 # Pattern tests with 20 seeds (CI runs them with 5), then the Latin-hypercube validation
