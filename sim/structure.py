@@ -33,8 +33,12 @@ def lognormal_factor(cv: float, size, rng: np.random.Generator) -> np.ndarray:
 
 
 def beta_around(mean: float, sd: float, size, rng: np.random.Generator) -> np.ndarray:
-    """Beta draws with the given mean and s.d. (the mean itself when sd = 0 or mean ∈ {0, 1})."""
-    if sd <= 0 or mean <= 0 or mean >= 1:
+    """Beta draws with the given mean and s.d. (the mean itself when sd = 0 or mean ∈ {0, 1}).
+
+    An s.d. or a distance of the mean from 0 or 1 below ``1e-12`` counts as 0: the beta
+    parameters would underflow there (division by zero, NaN, or a shape ≤ 0)."""
+    tiny = 1e-12
+    if sd <= tiny or mean <= tiny or mean >= 1 - tiny:
         return np.full(size, float(mean))
     var = min(sd * sd, 0.95 * mean * (1 - mean))
     k = mean * (1 - mean) / var - 1
