@@ -70,11 +70,18 @@ class Reason:
 
 
 class RecordSink:
-    """Where closed rows go: kept in memory, streamed to Parquet, or dropped."""
+    """Where closed rows go: kept in memory, streamed to Parquet, or dropped.
+
+    Rows arrive as tables (:meth:`write`) or as numpy columns with the function that makes
+    them a table (:meth:`write_columns`). In memory, columns stay columns until the rows are
+    read (:meth:`frame`), when consecutive column chunks are joined and made one table: the
+    same table as joining the chunks' tables, built once instead of at every compaction.
+    """
 
     def __init__(self, mode: str, path: str = ""):
         self.mode = mode
-        self._chunks: list[pd.DataFrame] = []
+        # tables, or (columns, to_frame) pairs of rows kept as numpy columns
+        self._chunks: list = []
         self._writer = None
         self.path = path
         self.n_rows = 0
@@ -97,6 +104,34 @@ class RecordSink:
             self._writer = pq.ParquetWriter(self.path, table.schema)
         self._writer.write_table(table)
 
+    def write_columns(self, columns: dict[str, np.ndarray], to_frame) -> None:
+        """Write rows given as equal-length numpy ``columns``; ``to_frame(columns)`` is their
+        table (called now when streaming, when the rows are read when kept in memory)."""
+        n = len(next(iter(columns.values()))) if columns else 0
+        if self.mode == "stream":
+            self.write(to_frame(columns))
+            return
+        self.n_rows += n
+        if self.mode == "memory" and n:
+            self._chunks.append((columns, to_frame))
+
+    def _join_column_chunks(self) -> None:
+        """Replace each run of consecutive column chunks (same ``to_frame``) by one table."""
+        out, i, chunks = [], 0, self._chunks
+        while i < len(chunks):
+            if isinstance(chunks[i], pd.DataFrame):
+                out.append(chunks[i])
+                i += 1
+                continue
+            j = i
+            to_frame = chunks[i][1]
+            while j < len(chunks) and isinstance(chunks[j], tuple) and chunks[j][1] is to_frame:
+                j += 1
+            run = [c[0] for c in chunks[i:j]]
+            out.append(to_frame({k: np.concatenate([c[k] for c in run]) for k in run[0]}))
+            i = j
+        self._chunks = out
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
@@ -113,6 +148,7 @@ class RecordSink:
             return pd.read_parquet(self.path)
         if not self._chunks:
             return pd.DataFrame(columns=columns)
+        self._join_column_chunks()
         return pd.concat(self._chunks, ignore_index=True)
 
 
@@ -145,7 +181,11 @@ _ITEM_COLUMNS = {
 
 
 class ItemStore:
-    """Live items as numpy columns, with stable ``item_id`` s and bounded memory."""
+    """Live items as numpy columns, with stable ``item_id`` s and bounded memory.
+
+    ``items.<column>`` (for every column of ``COLUMNS``) is a view of the live rows; a view
+    read before items are added or compacted goes stale, so read it again after those.
+    """
 
     COLUMNS = tuple(_ITEM_COLUMNS)
 
@@ -158,12 +198,23 @@ class ItemStore:
         self.n_closed = 0
         self.n_solved = 0
         self.n_expired = 0
+        self._refresh_views()
 
-    def __getattr__(self, name):
-        cols = self.__dict__.get("cols")
-        if cols is not None and name in cols:
-            return cols[name][: self.n]
-        raise AttributeError(name)
+    def __getstate__(self) -> dict:
+        # The column views are rebuilt on restore (a copied view would not share its column).
+        return {k: v for k, v in self.__dict__.items() if k not in self.cols}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._refresh_views()
+
+    def _refresh_views(self) -> None:
+        """Make ``self.<column>`` (``items.stage``, ``items.holder``...) a view of the live rows
+        of each column; called whenever the rows or the arrays change (add, compact). Plain
+        attributes, because the phases read them hundreds of times a week."""
+        n = self.n
+        for k, a in self.cols.items():
+            self.__dict__[k] = a[:n]
 
     @property
     def n_open(self) -> int:
@@ -184,20 +235,22 @@ class ItemStore:
         """Append new items; returns their row positions. Unset columns take defaults."""
         m = len(columns["origin"])
         self._reserve(m)
-        rows = np.arange(self.n, self.n + m)
+        new = slice(self.n, self.n + m)  # the rows appended (a slice: cheaper to fill)
         for k, a in self.cols.items():
             if k in columns:
-                a[rows] = columns[k]
+                a[new] = columns[k]
             else:
-                a[rows] = 0
-        self.cols["item_id"][rows] = np.arange(self.next_id, self.next_id + m)
-        self.cols["closed"][rows] = -1
+                a[new] = 0
+        self.cols["item_id"][new] = np.arange(self.next_id, self.next_id + m)
+        self.cols["closed"][new] = -1
         if "repeat_of" not in columns:
-            self.cols["repeat_of"][rows] = -1
-        self.cols["responded"][rows] = -1
+            self.cols["repeat_of"][new] = -1
+        self.cols["responded"][new] = -1
+        rows = np.arange(self.n, self.n + m)
         self.n += m
         self.next_id += m
         self.n_created += m
+        self._refresh_views()
         return rows
 
     def close(self, rows: np.ndarray, status: int, step: int, solved=None) -> None:
@@ -214,32 +267,36 @@ class ItemStore:
             self.n_expired += rows.size
 
     def open_rows(self, stage: int | None = None) -> np.ndarray:
+        """Rows of the open items (in ``stage``, if given), in row order."""
         st = self.cols["stage"][: self.n]
         if stage is None:
-            return np.flatnonzero(st != Stage.CLOSED)
-        return np.flatnonzero(st == stage)
+            return (st != Stage.CLOSED).nonzero()[0]
+        return (st == stage).nonzero()[0]
 
     def compact(self) -> None:
         """Move closed items out of the live arrays into the sink."""
         closed = self.cols["stage"][: self.n] == Stage.CLOSED
         if not closed.any():
             return
-        self.sink.write(self.frame(np.flatnonzero(closed)))
+        if self.sink.mode == "none":  # nothing is kept: count the rows, skip the table
+            self.sink.n_rows += int(np.count_nonzero(closed))
+        else:
+            self.sink.write_columns(self._record_columns(np.flatnonzero(closed)), _items_frame)
         keep = np.flatnonzero(~closed)
         for k, a in self.cols.items():
             a[: keep.size] = a[keep]
         self.n = keep.size
+        self._refresh_views()
+
+    def _record_columns(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The recorded columns (working columns left out) of items ``rows``, as copies."""
+        return {k: self.cols[k][rows] for k in RECORD_COLUMNS}
 
     def frame(self, rows: np.ndarray | None = None) -> pd.DataFrame:
         """Rows as a tidy table (status and stage as names)."""
         if rows is None:
             rows = np.arange(self.n)
-        df = pd.DataFrame({k: self.cols[k][rows] for k in self.COLUMNS
-                           if k not in ("work_left", "outsource_draw", "needed", "substance_done",
-                                         "acted")})
-        df["status"] = pd.Categorical.from_codes(df["status"].astype(np.int8), Status.NAMES)
-        df["stage"] = pd.Categorical.from_codes(df["stage"].astype(np.int8), Stage.NAMES)
-        return df
+        return _items_frame(self._record_columns(rows))
 
     def table(self) -> pd.DataFrame | None:
         """All items so far, closed and open, ordered by ``item_id``."""
@@ -248,6 +305,19 @@ class ItemStore:
             return None
         df = pd.concat([kept, self.frame()], ignore_index=True) if len(kept) else self.frame()
         return df.sort_values("item_id", ignore_index=True)
+
+
+#: Item columns kept in the record (the rest are working columns of the live items).
+RECORD_COLUMNS = tuple(k for k in _ITEM_COLUMNS if k not in (
+    "work_left", "outsource_draw", "needed", "substance_done", "acted"))
+
+
+def _items_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Item columns as a tidy table (status and stage as names)."""
+    df = pd.DataFrame(columns)
+    df["status"] = pd.Categorical.from_codes(df["status"].astype(np.int8), Status.NAMES)
+    df["stage"] = pd.Categorical.from_codes(df["stage"].astype(np.int8), Stage.NAMES)
+    return df
 
 
 class EventLog:
@@ -263,16 +333,20 @@ class EventLog:
         self.counts = np.zeros(len(Reason.NAMES), np.int64)
 
     def record(self, item_id: np.ndarray, step: int, from_node, to_node, reason: int) -> None:
+        """Record one event per item of ``item_id`` (from/to: a node id, or one per item).
+
+        The arrays are kept as given until the next flush (not copied): pass arrays that
+        nobody changes afterwards (the phases pass results of indexing, which are fresh).
+        """
         m = np.size(item_id)
         if m == 0:
             return
         self.counts[reason] += m
         if self.sink.mode == "none":
             return
-        self._buf.append((np.asarray(item_id, np.int64), np.full(m, step, np.int32),
-                          np.broadcast_to(np.asarray(from_node, np.int64), (m,)).copy(),
-                          np.broadcast_to(np.asarray(to_node, np.int64), (m,)).copy(),
-                          np.full(m, reason, np.int8)))
+        # Scalars stay scalars here; they are spread to one value per item when flushed.
+        self._buf.append((np.asarray(item_id, np.int64), step, np.asarray(from_node, np.int64),
+                          np.asarray(to_node, np.int64), reason, m))
         self._n_buf += m
         if self._n_buf >= self.flush_every:
             self.flush()
@@ -280,8 +354,19 @@ class EventLog:
     def flush(self) -> None:
         if not self._buf:
             return
-        cols = [np.concatenate(parts) for parts in zip(*self._buf)]
-        df = pd.DataFrame(dict(zip(self.COLUMNS, cols)))
+        buf, n = self._buf, self._n_buf
+        sizes = np.array([e[5] for e in buf], np.int64)
+        item_id = np.concatenate([e[0] for e in buf])
+        step = np.repeat(np.array([e[1] for e in buf], np.int32), sizes)
+        reason = np.repeat(np.array([e[4] for e in buf], np.int8), sizes)
+        from_node = np.empty(n, np.int64)
+        to_node = np.empty(n, np.int64)
+        pos = 0
+        for _, _, f, t, _, m in buf:  # a scalar fills its slice, an array is copied in
+            from_node[pos: pos + m] = f
+            to_node[pos: pos + m] = t
+            pos += m
+        df = pd.DataFrame(dict(zip(self.COLUMNS, (item_id, step, from_node, to_node, reason))))
         df["reason"] = pd.Categorical.from_codes(df["reason"], Reason.NAMES)
         self._buf, self._n_buf = [], 0
         self.sink.write(df)

@@ -64,8 +64,12 @@ class ClosureHistory:
     def __init__(self, steps: int, first_step: int = 0):
         self.first = min(0, first_step)  # lowest step stored
         self.data = {f: np.zeros(steps + 1 - self.first) for f in self.FIELDS}
+        # Window sums already computed since the last change (the metrics read each one up
+        # to three times per collection); any change of the data empties it.
+        self._windows: dict[tuple, float] = {}
 
     def grow(self, steps: int) -> None:
+        self._windows.clear()
         need = steps + 1 - self.first
         for f, a in self.data.items():
             if a.size < need:
@@ -76,6 +80,8 @@ class ClosureHistory:
     def add(self, step: int, **values) -> None:
         if step - self.first >= self.data["closed"].size:
             self.grow(step)
+        if self._windows:
+            self._windows.clear()
         i = step - self.first
         for f, v in values.items():
             self.data[f][i] += v
@@ -83,6 +89,8 @@ class ClosureHistory:
     def add_by_step(self, field: str, steps: np.ndarray) -> None:
         """Add 1 at each of ``steps`` (may repeat)."""
         if steps.size:
+            if self._windows:
+                self._windows.clear()
             if int(steps.max()) - self.first >= self.data[field].size:
                 self.grow(int(steps.max()))
             np.add.at(self.data[field], steps - self.first, 1.0)
@@ -93,8 +101,14 @@ class ClosureHistory:
         return float(a[i]) if 0 <= i < a.size else 0.0
 
     def window(self, field: str, step: int, width: int) -> float:
-        lo = max(self.first, step - width + 1)
-        return float(self.data[field][lo - self.first: step + 1 - self.first].sum())
+        """Sum of ``field`` over the ``width`` steps ending at ``step``."""
+        key = (field, step, width)
+        out = self._windows.get(key)
+        if out is None:
+            lo = max(self.first, step - width + 1)
+            out = float(self.data[field][lo - self.first: step + 1 - self.first].sum())
+            self._windows[key] = out
+        return out
 
     def total(self, field: str, start: int, stop: int) -> float:
         """Sum over steps start..stop (inclusive)."""

@@ -37,6 +37,8 @@ class StreetLevers:
         self.order = street_order  # rank of each street in the per-seed pilot order
         self.settings: dict[str, np.ndarray] = {}  # field -> (S,) values, NaN = district value
         self._cache: dict[str, np.ndarray] = {}
+        #: Bumped whenever lever values may change (a new config or street-level settings).
+        self.version = 0
         self.cfg = cfg
         for sl in cfg.street_levers:
             self.apply(sl["set"], sl["streets"])
@@ -54,6 +56,7 @@ class StreetLevers:
     def apply(self, values: dict, selector=None) -> None:
         """Set ``values`` in the streets of ``selector`` (None: district-wide, clears settings)."""
         self._cache.clear()
+        self.version += 1
         if selector is None:
             for key in values:
                 self.settings.pop(key, None)
@@ -66,6 +69,7 @@ class StreetLevers:
     def set_config(self, cfg) -> None:
         self.cfg = cfg
         self._cache.clear()
+        self.version += 1
 
     def get(self, name: str) -> np.ndarray:
         """(S,) float values of a dotted lever name in each street."""

@@ -105,7 +105,9 @@ def ratio(num: float, den: float) -> float:
 
 
 def _mean(a) -> float:
-    return float(a.mean()) if a.size else float("nan")
+    # a.sum() / a.size is what ndarray.mean computes (the same reduction, then one division;
+    # bools sum exactly), without mean's Python-level overhead.
+    return float(a.sum() / a.size) if a.size else float("nan")
 
 
 def _window(model, field):
@@ -251,52 +253,89 @@ class StreetLog:
     RATES = (("closure_rate", "closed"), ("resolution_rate", "solved"),
              ("return_flow_rate", "returned"))
 
+    #: What is counted for each street and week (rows of the count arrays).
+    KINDS = ("closed", "solved", "expired", "assigned", "returned")
+
     def __init__(self, n_streets: int):
         self.S = n_streets
-        self.counts = {k: [] for k in ("closed", "solved", "expired", "assigned", "returned")}
-        self._now = {k: np.zeros(n_streets) for k in self.counts}
+        # (kinds, S) counts of the weeks in the trailing window, oldest first, and their sum
+        # (whole numbers: adding the new week and taking off the week that leaves is exact).
+        self.weeks: list[np.ndarray] = []
+        self._now = np.zeros((len(self.KINDS), n_streets))
+        self._window_sum = np.zeros((len(self.KINDS), n_streets))
+        self._window = None
+        self._structure = None  # per-street counts that do not change (first collection)
         self.rows: list[pd.DataFrame] = []
 
     def add_ended(self, street, closed, solved, assigned, returned) -> None:
         """Count items that ended this step by street (``closed`` a bool array: else expired)."""
         S = self.S
-        self._now["closed"] += np.bincount(street[closed], minlength=S)
-        self._now["expired"] += np.bincount(street[~closed], minlength=S)
-        self._now["solved"] += np.bincount(street[solved], minlength=S)
-        self._now["assigned"] += np.bincount(street[assigned], minlength=S)
-        self._now["returned"] += np.bincount(street[returned], minlength=S)
+        flags = np.stack((closed, solved, ~closed, assigned, returned))  # rows as in KINDS
+        kind, item = flags.nonzero()
+        self._now += np.bincount(kind * S + street[item], minlength=flags.shape[0] * S
+                                 ).reshape(flags.shape[0], S)
 
     def close_week(self, window: int) -> None:
         """Move this week's counts into the trailing window (called every week, spin-up too)."""
-        for k, v in self._now.items():
-            self.counts[k].append(v)
-            del self.counts[k][:-window]
-        self._now = {k: np.zeros(self.S) for k in self.counts}
+        if window != self._window:  # (first week, or a new window width): sum afresh
+            self._window = window
+            del self.weeks[:-window]
+            self._window_sum = sum(self.weeks, np.zeros_like(self._now))
+        self.weeks.append(self._now)
+        self._window_sum += self._now
+        if len(self.weeks) > window:
+            self._window_sum -= self.weeks.pop(0)
+        self._now = np.zeros_like(self._now)
+
+    def _window_counts(self, w: int) -> dict[str, np.ndarray]:
+        """Counts summed over the last ``w`` weeks, by street (new arrays)."""
+        if w == self._window:
+            total = self._window_sum.copy()
+        elif self.weeks:
+            total = np.sum(self.weeks[-w:], axis=0)
+        else:
+            total = np.zeros_like(self._now)
+        return dict(zip(self.KINDS, total))
+
+    def _street_structure(self, model) -> dict[str, np.ndarray]:
+        """Street of each resident and member counts by street (fixed once the model is built)."""
+        if self._structure is None:
+            S = self.S
+            comm, res = model.state["communities"], model.state["residents"]
+            resident_street = comm.street[res.community]
+            self._structure = {
+                "resident_street": resident_street,
+                "residents": np.bincount(resident_street, minlength=S),
+                "two_new": np.bincount(model.two_new_street, minlength=S),
+                "units": np.bincount(model.unit_street, minlength=S),
+            }
+        return self._structure
 
     def collect(self, model) -> None:
         w = model.config.metrics.window
-        win = {k: np.sum(v[-w:], axis=0) if v else np.zeros(self.S) for k, v in self.counts.items()}
+        win = self._window_counts(w)
         ended = win["closed"] + win["expired"]
         S = self.S
         comm, res = model.state["communities"], model.state["residents"]
         per_comm_street = comm.street
+        fixed = self._street_structure(model)
 
-        def by_street(values, index_street, weights=None):
+        def by_street(values, index_street, n):
             tot = np.bincount(index_street, weights=values, minlength=S)
-            n = np.bincount(index_street, minlength=S) if weights is None else weights
             return np.divide(tot, n, out=np.full(S, np.nan), where=n > 0)
 
         with np.errstate(invalid="ignore", divide="ignore"):
             row = {
                 "step": np.full(S, model.steps), "street": np.arange(S),
                 "participation_two_new": by_street(model.state["two_new"].participating.astype(float),
-                                                   model.two_new_street),
+                                                   model.two_new_street, fixed["two_new"]),
                 "participation_units": by_street(model.state["units"].participating.astype(float),
-                                                 model.unit_street),
+                                                 model.unit_street, fixed["units"]),
                 "participation_residents": by_street(comm.participation * comm.n_residents,
                                                      per_comm_street,
                                                      np.bincount(per_comm_street, comm.n_residents, S)),
-                "satisfaction": by_street(res.satisfaction, per_comm_street[res.community]),
+                "satisfaction": by_street(res.satisfaction, fixed["resident_street"],
+                                          fixed["residents"]),
                 "form_effort_share": model.state["streets"].form_hours
                 / np.maximum(model.state["streets"].form_hours + model.state["streets"].substance_hours, 1e-9),
                 "budget_spent": getattr(model.ledger, "budget_by_street", np.zeros(S)),

@@ -28,6 +28,7 @@ unless ``metrics.record_spin_up`` is set. One step is one week:
 
 from __future__ import annotations
 
+import gc
 import warnings
 
 import mesa
@@ -105,10 +106,19 @@ class RegionModel(mesa.Model):
         self.two_new_street = self.world.two_new_street
         self._contact_q = within_street_quantile(self.world.contact_order, self.two_new_street)
         self._exchange_q = within_street_quantile(self.world.exchange_order, self.unit_street)
+        self._share_masks: dict[str, tuple] = {}
+        self._lever_derived: dict[str, tuple] = {}
         self.state = init_state(cfg, self.world, self.rng)
         self.degree = np.asarray(self.world.ties.sum(axis=1)).ravel().astype(np.float32)
         counts = np.bincount(self.world.resident_community, minlength=self.layout.n_communities)
         self.community_first_resident = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        #: (C,) residents of each community when residents are stored community by community
+        #: and no community is empty (as built), else None; lets per-community values be
+        #: spread to residents with ``np.repeat`` (:meth:`sim.agents.Resident.per_resident`).
+        grouped = bool(np.all(np.diff(self.world.resident_community) >= 0)) and bool(counts.all())
+        self.residents_by_community = counts if grouped else None
+        #: Every resident has at least one tie (neighbour shares need no zero guard).
+        self.everyone_has_ties = bool(np.all(self.degree > 0))
         self._create_agents()
         self._agent_lists: dict[str, list] = {}
         self._sync_layers()
@@ -143,8 +153,35 @@ class RegionModel(mesa.Model):
         """The district graph (networkx); see :attr:`sim.network.World.graph`."""
         return self.world.graph
 
+    def __repr__(self) -> str:
+        """Short: scenario, seed, week, agents by kind, open items (:mod:`sim.readable`)."""
+        from .readable import model_repr
+
+        return model_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .readable import model_repr_html
+
+        return model_repr_html(self)
+
     # ------------------------------------------------------------------ build
     def _create_agents(self) -> None:
+        """Create the Mesa agents, kind by kind (their ids and order follow the node layout).
+
+        Python's cyclic garbage collector is paused meanwhile: thousands of new agent objects
+        otherwise trigger a full collection of the whole interpreter heap (tens of ms at the
+        default size, more than creating the agents). Nothing is freed late because of it:
+        the agents all live as long as the model. The collector's previous state is restored.
+        """
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._create_agents_of_each_kind()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _create_agents_of_each_kind(self) -> None:
         L = self.layout
         self.streets = StreetCommittee.create_agents(
             self, L.n_streets, list(range(L.n_streets)), list(range(L.street0, L.street0 + L.n_streets)))
@@ -203,25 +240,69 @@ class RegionModel(mesa.Model):
         return self._agent_lists[kind][node - start]
 
     # ------------------------------------------------------------------ helpers used by phases
+    @property
+    def funding(self) -> np.ndarray:
+        """(S,) share of each street's bill its budget paid last week (1 = all)."""
+        return self._funding
+
+    @funding.setter
+    def funding(self, value) -> None:
+        was_fully_funded = getattr(self, "_fully_funded", False)
+        self._funding = value
+        self._fully_funded = bool(np.all(value == 1.0))
+        if not (was_fully_funded and self._fully_funded):  # funded lever values may change
+            self._funding_version = getattr(self, "_funding_version", 0) + 1
+
     def lever(self, name: str, funded: bool = True) -> np.ndarray:
         """(S,) value of a lever in each street (street-level settings included). Levers a
-        budget pays for act at last week's funded share unless ``funded`` is False."""
+        budget pays for act at last week's funded share unless ``funded`` is False.
+
+        The returned array may be shared: do not change it in place.
+        """
         v = self.levers.get(name)
-        if funded and name in FUNDED_LEVERS:
+        # (× a share of 1 everywhere would change no value, so it is skipped)
+        if funded and not self._fully_funded and name in FUNDED_LEVERS:
             v = v * self.funding
         return v
+
+    def lever_derived(self, key: str, names: tuple[str, ...], compute, funded: bool = True):
+        """``compute(*levers)`` of the levers ``names`` (as :meth:`lever` gives them), kept
+        from call to call until the config, a lever or a funding share changes (the config
+        object, the levers' version and the funding version are compared). ``compute`` may
+        also read the config and the model's structure (fixed once built), nothing that
+        changes from week to week. The value is shared: do not change it in place."""
+        config, version = self.config, (self.levers.version, self._funding_version)
+        hit = self._lever_derived.get(key)
+        if hit is not None and hit[0] is config and hit[1] == version and hit[2] == names:
+            return hit[3]
+        value = compute(*(self.lever(n, funded) for n in names))
+        self._lever_derived[key] = (config, version, names, value)
+        return value
 
     def bill(self, category: str, amounts) -> None:
         """Add (S,) hour-equivalents to this week's bill of a budget category."""
         self.bills[category] = self.bills[category] + amounts
 
     def unit_in_exchange(self) -> np.ndarray:
-        """(U,) bool: unit in two-way cadre exchange (its street's ``cadre_exchange`` share)."""
-        return self._exchange_q < self.lever("incentives.cadre_exchange")[self.unit_street]
+        """(U,) bool: unit in two-way cadre exchange (its street's ``cadre_exchange`` share).
+        Shared between calls while the lever is unchanged: do not change it in place."""
+        return self._share_mask("incentives.cadre_exchange", self._exchange_q, self.unit_street)
 
     def two_new_in_contact(self) -> np.ndarray:
-        """(K,) bool: organisation with a committee member as fixed contact."""
-        return self._contact_q < self.lever("incentives.fixed_contact")[self.two_new_street]
+        """(K,) bool: organisation with a committee member as fixed contact (shared: do not
+        change it in place)."""
+        return self._share_mask("incentives.fixed_contact", self._contact_q, self.two_new_street)
+
+    def _share_mask(self, name: str, quantile: np.ndarray, street: np.ndarray) -> np.ndarray:
+        """Members whose within-street quantile is below their street's lever ``name``; kept
+        until the lever's values change (``lever`` returns the same array until then)."""
+        share = self.lever(name)
+        cached = self._share_masks.get(name)
+        if cached is not None and cached[0] is share:
+            return cached[1]
+        mask = quantile < share[street]
+        self._share_masks[name] = (share, mask)
+        return mask
 
     def _sync_layers(self) -> None:
         sync_policy_layers(self.world, self.two_new_in_contact(), self.unit_in_exchange())
@@ -249,26 +330,35 @@ class RegionModel(mesa.Model):
     def mark_responded(self, rows: np.ndarray) -> None:
         """Record the first action on items ``rows`` (for ``response_rate``)."""
         it = self.items
-        rows = rows[~it.acted[rows]]
+        acted = it.acted
+        rows = rows[~acted[rows]]
         if rows.size == 0:
             return
-        it.acted[rows] = True
+        acted[rows] = True
         it.responded[rows] = self.steps
-        in_time = self.steps - it.created[rows] <= self.config.items.response_deadline
-        self.history.add_by_step("responded_by_created", it.created[rows[in_time]].astype(np.int64))
+        created = it.created[rows]
+        in_time = self.steps - created <= self.config.items.response_deadline
+        self.history.add_by_step("responded_by_created", created[in_time].astype(np.int64))
 
-    def close(self, rows: np.ndarray, holder, depth, capacity_ratio, quality, reason: int) -> None:
+    def close(self, rows: np.ndarray, holder, depth, capacity_ratio, quality, reason: int, *,
+              assignees: bool = True) -> None:
         """Close (办结) items ``rows`` held by ``holder``; each is solved (解决) with
-        :func:`sim.submodels.solution.p_solved` (depth, capacity ratio, quality)."""
+        :func:`sim.submodels.solution.p_solved` (depth, capacity ratio, quality).
+
+        ``assignees=False`` tells that no holder is a unit or organisation (a community or a
+        street closes), so there are no solutions to credit to the assignee pool.
+        """
         if rows.size == 0:
             return
         it = self.items
         self.mark_responded(rows)
         solved = self.rng.random(rows.size) < p_solved(depth, capacity_ratio, quality)
         self.events.record(it.item_id[rows], self.steps, holder, holder, reason)
-        pool_idx = np.asarray(holder) - self.layout.unit0
-        in_pool = (pool_idx >= 0) & (pool_idx < self._solved_by_pool.size)
-        np.add.at(self._solved_by_pool, pool_idx[in_pool & solved], 1.0)
+        if assignees:
+            pool_idx = np.asarray(holder) - self.layout.unit0
+            credited = pool_idx[(pool_idx >= 0) & (pool_idx < self._solved_by_pool.size) & solved]
+            if credited.size:
+                np.add.at(self._solved_by_pool, credited, 1.0)
         self._ended.append((rows, solved))
         it.close(rows, Status.CLOSED, self.steps, solved)
 
@@ -277,23 +367,27 @@ class RegionModel(mesa.Model):
         if not self._ended:
             return
         it, step = self.items, self.steps
-        rows = np.concatenate([r for r, _ in self._ended])
-        solved = np.concatenate([s for _, s in self._ended])
+        if len(self._ended) == 1:
+            rows, solved = self._ended[0]
+        else:
+            rows = np.concatenate([r for r, _ in self._ended])
+            solved = np.concatenate([s for _, s in self._ended])
         self._ended = []
         closed = it.status[rows] == Status.CLOSED
         assigned = it.assigned[rows]
         returned = assigned & (it.return_flows[rows] > 0)
         age = step - it.created[rows]
-        self.history.add(step, closed=int(closed.sum()), solved=int(solved.sum()),
-                         expired=int((~closed).sum()), assigned=int(assigned.sum()),
-                         assigned_returned=int(returned.sum()),
+        n_closed = int(np.count_nonzero(closed))
+        self.history.add(step, closed=n_closed, solved=int(np.count_nonzero(solved)),
+                         expired=rows.size - n_closed, assigned=int(np.count_nonzero(assigned)),
+                         assigned_returned=int(np.count_nonzero(returned)),
                          handoffs=float(it.handoffs[rows].sum()),
                          closure_time=float(age[closed].sum()))
         C = self.layout.n_communities
         comm = it.community[rows]
         by_closed = np.bincount(comm[closed], minlength=C)
         by_solved = np.bincount(comm[solved], minlength=C)
-        by_expired = np.bincount(comm[~closed], minlength=C)
+        by_expired = np.bincount(comm, minlength=C) - by_closed  # whole counts: exact
         led = self.ledger
         led.closed_by_community += by_closed
         led.solved_by_community += by_solved
@@ -305,11 +399,13 @@ class RegionModel(mesa.Model):
         # expired item are worth nothing.
         value = np.where(solved, np.exp(-age / self.config.residents.patience), 0.0)
         led.outcome_by_community += np.bincount(comm, weights=value, minlength=C)
-        led.outcome_owners.append(it.origin[rows].copy())
+        origin = it.origin[rows]  # a copy (indexing by rows)
+        led.outcome_owners.append(origin)
         led.outcome_values.append(value)
         self.street_log.add_ended(it.street[rows], closed, solved, assigned, returned)
-        sham = rows[closed & ~solved]
-        if sham.size:
+        unsolved = closed & ~solved
+        if unsolved.any():
+            sham = rows[unsolved]
             ic = self.config.items
             again = self.rng.random(sham.size) < ic.repeat_probability
             r = sham[again]
@@ -317,7 +413,7 @@ class RegionModel(mesa.Model):
             self.repeats.add(step + delay, item_id=it.item_id[r], origin=it.origin[r],
                              community=it.community[r], difficulty=it.difficulty[r],
                              specialised=it.specialised[r], domain=it.domain[r])
-            led.sham_owners.append(it.origin[sham].copy())
+            led.sham_owners.append(origin[unsolved])
 
     # ------------------------------------------------------------------ phases
     def apply_interventions(self) -> None:
@@ -346,8 +442,8 @@ class RegionModel(mesa.Model):
         rows = it.open_rows()
         old = rows[self.steps - it.created[rows] >= self.config.items.max_age]
         if old.size:
-            self.events.record(it.item_id[old], self.steps, it.holder[old], it.holder[old],
-                               Reason.EXPIRE)
+            holder = it.holder[old]
+            self.events.record(it.item_id[old], self.steps, holder, holder, Reason.EXPIRE)
             self._ended.append((old, np.zeros(old.size, bool)))
             it.close(old, Status.EXPIRED, self.steps)
 
@@ -409,7 +505,7 @@ class RegionModel(mesa.Model):
     def check_conservation(self) -> None:
         """Items created = closed + expired + open (raises if book-keeping ever breaks)."""
         it = self.items
-        live_open = int((it.stage != Stage.CLOSED).sum())
+        live_open = int(np.count_nonzero(it.stage != Stage.CLOSED))
         if live_open != it.n_open or it.n_created != it.n_closed + it.n_expired + live_open:
             raise AssertionError(
                 f"item conservation broken at step {self.steps}: created {it.n_created}, "

@@ -31,6 +31,7 @@ the graph's social layer equals the CSR matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -57,7 +58,11 @@ _L = {name: frozenset((name,)) for name in LAYERS}
 
 @dataclass(frozen=True)
 class NodeLayout:
-    """Node-id blocks. ``<kind>0`` is the first node id of a kind; ids are contiguous."""
+    """Node-id blocks. ``<kind>0`` is the first node id of a kind; ids are contiguous.
+
+    The block starts are computed once (``functools.cached_property``: the phases read them
+    thousands of times a run).
+    """
 
     n_streets: int
     n_communities: int
@@ -69,31 +74,31 @@ class NodeLayout:
     def district(self) -> int:
         return 0
 
-    @property
+    @cached_property
     def street0(self) -> int:
         return 1
 
-    @property
+    @cached_property
     def conference0(self) -> int:
         return self.street0 + self.n_streets
 
-    @property
+    @cached_property
     def community0(self) -> int:
         return self.conference0 + self.n_streets
 
-    @property
+    @cached_property
     def unit0(self) -> int:
         return self.community0 + self.n_communities
 
-    @property
+    @cached_property
     def two_new0(self) -> int:
         return self.unit0 + self.n_units
 
-    @property
+    @cached_property
     def resident0(self) -> int:
         return self.two_new0 + self.n_two_new
 
-    @property
+    @cached_property
     def n_nodes(self) -> int:
         return self.resident0 + self.n_residents
 
@@ -125,11 +130,16 @@ class World:
     domain_order: np.ndarray       # (D,) rank of each domain for the responsibility list
     social_u: np.ndarray = None    # ties (u < v) as resident indices, for the graph
     social_v: np.ndarray = None
-    streets: object = None         # pandas DataFrame, one row per street (structure)
+    structure: object = None       # sim.structure.DistrictStructure (the streets table)
     unit_higher_rank: np.ndarray = None  # (U,) bool: unit outranks its street
     street_order: np.ndarray = None  # (S,) rank of each street in the per-seed pilot order
     street_adjacency: np.ndarray = None  # (S, S) 0/1: streets that border each other
     residents_in_graph: bool = False
+
+    @property
+    def streets(self):
+        """pandas DataFrame, one row per street (the district's structure)."""
+        return self.structure.streets
 
     @property
     def graph(self) -> nx.Graph:
@@ -199,11 +209,12 @@ def build_world(cfg, rng: np.random.Generator) -> World:
 
     pop = cfg.population
     structure = draw_structure(cfg, rng)
-    table = structure.streets
-    S = len(table)
-    comms = table["communities"].to_numpy()
-    n_units = (table["units_higher_rank"] + table["units_lower_rank"]).to_numpy()
-    n_two_new = table["two_new"].to_numpy()
+    col = structure.column
+    comms = col("communities")
+    S = len(comms)
+    higher = col("units_higher_rank")
+    n_units = higher + col("units_lower_rank")
+    n_two_new = col("two_new")
     C, U, K = int(comms.sum()), int(n_units.sum()), int(n_two_new.sum())
     N = int(structure.community_size.sum())
     layout = NodeLayout(S, C, U, K, N)
@@ -219,7 +230,7 @@ def build_world(cfg, rng: np.random.Generator) -> World:
     # Which of a street's units outrank it: the street's count, in random positions.
     unit_higher_rank = np.zeros(U, bool)
     start = 0
-    for s_, (n, h) in enumerate(zip(n_units.tolist(), table["units_higher_rank"].tolist())):
+    for s_, (n, h) in enumerate(zip(n_units.tolist(), higher.tolist())):
         unit_higher_rank[start + rng.permutation(n)[:h]] = True
         start += n
     resident_community = np.repeat(np.arange(C), structure.community_size)
@@ -244,7 +255,7 @@ def build_world(cfg, rng: np.random.Generator) -> World:
         exchange_order=_order(U, rng),
         domain_order=_order(cfg.items.n_domains, rng),
         social_u=tu, social_v=tv,
-        streets=table, unit_higher_rank=unit_higher_rank,
+        structure=structure, unit_higher_rank=unit_higher_rank,
         street_order=_order(S, rng), street_adjacency=street_adjacency(S, rng),
     )
     _fill_graph(world)

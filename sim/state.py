@@ -133,6 +133,38 @@ class AssigneePool:
     by_street: np.ndarray        # (S, P_max) pool indices of each street's members, −1 = none
     n_units: int
 
+    def __post_init__(self) -> None:
+        # Lookup tables derived once from the fixed membership and capacities, so that the
+        # weekly routing gathers whole rows instead of recomputing the same values per item.
+        valid = self.by_street >= 0
+        safe = np.where(valid, self.by_street, 0)
+        #: (S,) members of each street.
+        self.n_by_street = valid.sum(axis=1)
+        cap = self.capacity[safe].transpose(0, 2, 1)  # (S, D, P_max)
+        with np.errstate(divide="ignore"):
+            log_cap = np.log(self.capacity)[safe].transpose(0, 2, 1)
+        #: (S, D, P_max) log capacity of each street's members in each domain, −inf = none
+        #: (the conference's sampling weights; ``np.log`` of the very same values).
+        self.log_capacity_by_street = np.ascontiguousarray(
+            np.where(valid[:, None, :], log_cap, -np.inf))
+        #: (2, S, D) pool index of the street's member strongest in the domain, −1 if none
+        #: (first of equals in ``by_street`` order); [0] any member, [1] organisations only.
+        self.strongest_by_street = np.stack([
+            _strongest_member(cap, safe, valid),
+            _strongest_member(cap, safe, valid & ~self.is_unit[safe])])
+
+
+def _strongest_member(cap: np.ndarray, safe: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """(S, D) pool index of the eligible member with the highest capacity (−1 if none)."""
+    if cap.shape[2] == 0:
+        return np.full(cap.shape[:2], -1, np.int64)
+    masked = np.where(eligible[:, None, :], cap, -np.inf)
+    best = np.argmax(masked, axis=2)  # (S, D): first maximum, as np.argmax over members
+    found = np.isfinite(np.take_along_axis(masked, best[:, :, None], axis=2)[:, :, 0])
+    member = np.take_along_axis(np.broadcast_to(safe[:, None, :], masked.shape),
+                                best[:, :, None], axis=2)[:, :, 0]
+    return np.where(found, member, -1)
+
 
 def _capacity(n: int, n_domains: int, n_strong: np.ndarray, scale: np.ndarray,
               rng: np.random.Generator) -> np.ndarray:
@@ -172,9 +204,8 @@ def init_state(cfg, world: World, rng: np.random.Generator):
     pop, D = cfg.population, cfg.items.n_domains
     L = world.layout
     S, C, U, K, N = L.n_streets, L.n_communities, L.n_units, L.n_two_new, L.n_residents
-    table = world.streets
-
-    streets = StaffState(**_staff(S, np.arange(S), table["street_staff"].to_numpy(), cfg, rng))
+    streets = StaffState(**_staff(S, np.arange(S), world.structure.column("street_staff"), cfg,
+                                  rng))
     communities = CommunityState(
         **_staff(C, world.community_street.copy(), np.full(C, pop.community_staff), cfg, rng),
         n_residents=np.bincount(world.resident_community, minlength=C).astype(float),

@@ -12,8 +12,6 @@ row per street.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -45,16 +43,38 @@ def beta_around(mean: float, sd: float, size, rng: np.random.Generator) -> np.nd
     return rng.beta(mean * k, (1 - mean) * k, size)
 
 
-@dataclass
 class DistrictStructure:
-    """Per-street structure (the ``streets`` table) and per-community sizes."""
+    """Per-street structure (the ``streets`` table) and per-community sizes.
 
-    streets: pd.DataFrame          # one row per street
-    community_size: np.ndarray     # (C,) residents of each community
+    Args:
+        streets: the table, one row per street: a DataFrame, or its columns as a dict of
+            numpy arrays, made a DataFrame only when :attr:`streets` is first read (a run
+            reads the columns; the table is for output, and a fresh process's first pandas
+            table with text column names costs more than building the whole district).
+        community_size: (C,) residents of each community.
+    """
+
+    def __init__(self, streets, community_size: np.ndarray):
+        self._table = streets if isinstance(streets, pd.DataFrame) else None
+        self._columns = None if self._table is not None else dict(streets)
+        self.community_size = community_size
+
+    @property
+    def streets(self) -> pd.DataFrame:
+        """The streets table (one row per street)."""
+        if self._table is None:
+            self._table = pd.DataFrame(self._columns)
+        return self._table
+
+    def column(self, name: str) -> np.ndarray:
+        """One column of the streets table as a numpy array."""
+        if self._columns is not None:
+            return self._columns[name]
+        return self._table[name].to_numpy()
 
     @property
     def n_streets(self) -> int:
-        return len(self.streets)
+        return len(self.column("communities"))
 
 
 def _split_residents(total: np.ndarray, communities: np.ndarray, cv: float,
@@ -94,12 +114,12 @@ def draw_structure(cfg, rng: np.random.Generator) -> DistrictStructure:
     total = pop.residents_per_community * communities * size
     sizes = _split_residents(total, communities, pop.community_size_spread, rng)
     starts = np.r_[0, np.cumsum(communities)[:-1]]
-    table = pd.DataFrame({
+    columns = {
         "street": np.arange(S), "communities": communities,
         "residents": np.add.reduceat(sizes, starts) if S else np.zeros(0, np.int64),
         "units_higher_rank": high, "units_lower_rank": n_units - high, "two_new": n_two_new,
-        "street_staff": staff, "size_factor": size})
-    return DistrictStructure(table, sizes)
+        "street_staff": staff, "size_factor": size}
+    return DistrictStructure(columns, sizes)
 
 
 def read_streets_csv(path: str, default_staff: int) -> pd.DataFrame:

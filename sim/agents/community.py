@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..institutions.admin import campaign_active
+from ..numeric import clip
+from ..submodels.motivation import quit_probability, update_staff_motivation
 from .base import ArrayAgent, state_property
 
 __all__ = ["CommunityCommittee", "update_staff_all"]
@@ -57,23 +60,25 @@ def update_staff_all(model, family: str) -> None:
     st = cfg.staff
     g = model.state[family]
     if cfg.submodels.motivation != "static":
-        from ..institutions.admin import campaign_active
-        from ..submodels.motivation import quit_probability, update_staff_motivation
-
         load = np.minimum(g.admin_served / g.staff_hours, 1.0)
-        overload = np.clip((load - 0.25) / 0.75, 0.0, 1.0)
+        overload = clip((load - 0.25) / 0.75, 0.0, 1.0)
         rest = 0.0 if campaign_active(model.steps, cfg.admin) else 1.0 - load
-        lv = model.lever
         if family == "communities":
             score = g.score
         else:  # a street is judged by its communities' scores
             comm = model.state["communities"]
             score = np.bincount(comm.street, weights=comm.score, minlength=g.street.size) \
                 / np.maximum(np.bincount(comm.street, minlength=g.street.size), 1)
-        standing = score - score.mean()
-        target = (g.intrinsic0 * (1.0 + 0.5 * lv("incentives.recognition")[g.street])
-                  * np.maximum(1.0 + st.score_feedback * lv("evaluation.promotion_link")[g.street]
-                               * standing, 0.0))
+        standing = score - score.sum() / score.size  # (the mean, as ndarray.mean computes it)
+
+        def factors(recognition, promotion_link):  # by actor, from its street's levers
+            return (1.0 + 0.5 * recognition[g.street],
+                    st.score_feedback * promotion_link[g.street])
+
+        recognised, feedback = model.lever_derived(
+            "staff_target:" + family, ("incentives.recognition", "evaluation.promotion_link"),
+            factors)
+        target = g.intrinsic0 * recognised * np.maximum(1.0 + feedback * standing, 0.0)
         g.intrinsic = update_staff_motivation(g.intrinsic, target, overload, rest, st.burnout_rate,
                                               st.recovery_rate, g.intrinsic0)
         p_quit = quit_probability(g.intrinsic, g.intrinsic0, st.turnover_rate, st.burnout_turnover)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numeric import clip
 from ..submodels.participation import resident_motive, resident_participation
 from .base import ArrayAgent, state_property
 
@@ -38,25 +39,56 @@ class Resident(ArrayAgent):
     satisfaction = state_property("satisfaction", "satisfaction in [0, 1]")
     trust = state_property("trust", "trust in [0, 1]")
 
+    @staticmethod
+    def per_resident(model, values: np.ndarray, idx=slice(None)) -> np.ndarray:
+        """Per-community ``values`` spread to residents ``idx`` (each its community's value).
+
+        Residents are stored community by community, so for all of them ``np.repeat`` gives
+        the very array that indexing by community gives, in less time.
+        """
+        counts = model.residents_by_community
+        if counts is not None and isinstance(idx, slice) and idx == slice(None):
+            return values.repeat(counts)
+        return values[model.state["residents"].community[idx]]
+
+    @staticmethod
+    def count_by_community(model, mask: np.ndarray) -> np.ndarray:
+        """(C,) float count of residents with ``mask`` (over all residents) in each community."""
+        counts = model.residents_by_community
+        if counts is not None:  # contiguous, non-empty communities: sum each block
+            return np.add.reduceat(mask, model.community_first_resident, dtype=np.float64)
+        return np.bincount(model.state["residents"].community, weights=mask,
+                           minlength=model.layout.n_communities)
+
     @classmethod
     def motive(cls, model, idx=slice(None)):
-        """Motive of residents ``idx`` given last week's participation (vectorised)."""
+        """Motive of residents ``idx`` given last week's participation (vectorised).
+
+        :func:`sim.submodels.participation.resident_motive` of each resident's inputs; the
+        inputs equal for all residents of a community are computed per community first.
+        """
         cfg = model.config
         r, st, comm = cfg.residents, model.state["residents"], model.state["communities"]
-        c = st.community[idx]
-        ties = model.world.ties[idx] if not isinstance(idx, slice) else model.world.ties
+        every = isinstance(idx, slice)
+        ties = model.world.ties if every else model.world.ties[idx]
         neighbours = np.asarray(ties @ st.participating.astype(np.float32)).ravel()
         degree = model.degree[idx]
-        neigh_share = np.divide(neighbours, degree, out=np.zeros_like(neighbours),
-                                where=degree > 0)
-        peer = (1.0 - r.neighbour_weight) * comm.participation[c] + r.neighbour_weight * neigh_share
+        if every and model.everyone_has_ties:
+            neigh_share = neighbours / degree
+        else:
+            neigh_share = np.divide(neighbours, degree, out=np.zeros_like(neighbours),
+                                    where=degree > 0)
+        peer = (cls.per_resident(model, (1.0 - r.neighbour_weight) * comm.participation, idx)
+                + r.neighbour_weight * neigh_share)
         team_reach = neighbours >= r.team_min_neighbours
-        street = comm.street[c]
-        reward = (model.lever("incentives.time_bank")[street]
-                  + model.lever("market.volunteer_teams")[street] * team_reach)
-        autonomy = (comm.free_hours / comm.staff_hours)[c]
-        return resident_motive(st.civic[idx], comm.responsiveness[c], st.cost_aversion[idx],
-                               autonomy, peer, reward, r)
+        time_bank, teams = model.lever_derived(  # by community
+            "resident_rewards", ("incentives.time_bank", "market.volunteer_teams"),
+            lambda time_bank, teams: (time_bank[comm.street], teams[comm.street]))
+        reward = (cls.per_resident(model, time_bank, idx)
+                  + cls.per_resident(model, teams, idx) * team_reach)
+        autonomy = cls.per_resident(model, comm.free_hours / comm.staff_hours, idx)
+        return resident_motive(st.civic[idx], cls.per_resident(model, comm.responsiveness, idx),
+                               st.cost_aversion[idx], autonomy, peer, reward, r)
 
     @classmethod
     def decide_all(cls, model) -> None:
@@ -67,13 +99,15 @@ class Resident(ArrayAgent):
         else:
             new = resident_participation(cls.motive(model), st.threshold)
         st.participating = new
-        counts = np.bincount(st.community, weights=new, minlength=comm.n_residents.size)
+        counts = cls.count_by_community(model, new)
         comm.participation = counts / comm.n_residents
         # Volunteers need organising: staff hours on substance bound the volunteer hours used,
         # and volunteer teams (market logic) organise themselves, loosening that bound.
-        teams = model.lever("market.volunteer_teams")[comm.street]
-        offered = counts * model.config.residents.volunteer_hours * (0.5 + 0.5 * teams)
-        comm.volunteer_hours = np.minimum(offered, comm.substance_hours * (1.0 + 2.0 * teams))
+        organised, bound = model.lever_derived(  # by community
+            "volunteer_teams", ("market.volunteer_teams",),
+            lambda teams: (0.5 + 0.5 * teams[comm.street], 1.0 + 2.0 * teams[comm.street]))
+        offered = counts * model.config.residents.volunteer_hours * organised
+        comm.volunteer_hours = np.minimum(offered, comm.substance_hours * bound)
 
     def decide(self) -> bool:
         """This resident's decision by the same rule, without committing it."""
@@ -103,16 +137,16 @@ class Resident(ArrayAgent):
                                        + r.responsiveness_rate * (q - comm.responsiveness),
                                        comm.responsiveness)
         sat = st.satisfaction
-        sat += r.satisfaction_rate * (comm.responsiveness[st.community] - sat)
+        sat += r.satisfaction_rate * (cls.per_resident(model, comm.responsiveness) - sat)
         owners, values = led.owner_outcomes()
         if owners.size:
             # np.add.at keeps every item of a resident with several closing this week.
-            delta = np.zeros_like(sat)
+            delta = np.zeros(sat.shape)
             np.add.at(delta, owners, OWN_ITEM_WEIGHT * (values - sat[owners]))
             sat += delta
-            bad = np.zeros(sat.size, bool)
-            bad[owners[values == 0]] = True
-            st.trust -= TRUST_PENALTY * bad
+            # Trust drops once per resident with an item worth 0 (subtracting 0 elsewhere
+            # would change nothing).
+            st.trust[owners[values == 0]] -= TRUST_PENALTY
         if led.sham_owners:
             sham = np.concatenate(led.sham_owners)
             np.subtract.at(sat, sham, r.sham_penalty)
@@ -121,6 +155,6 @@ class Resident(ArrayAgent):
             flowed = np.concatenate(led.flow_back_owners)
             sat[flowed] -= FLOW_BACK_PENALTY
             st.trust[flowed] -= TRUST_PENALTY
-        np.clip(sat, 0.0, 1.0, out=sat)
+        clip(sat, 0.0, 1.0, out=sat)
         st.trust += r.trust_rate * (sat - st.trust)
-        np.clip(st.trust, 0.0, 1.0, out=st.trust)
+        clip(st.trust, 0.0, 1.0, out=st.trust)

@@ -63,17 +63,24 @@ class TwoNewOrganization(ArrayAgent):
         if st.cost.size == 0:
             return
         S = model.layout.n_streets
+        A = model.world.street_adjacency
+
+        def structure():  # streets' sizes, neighbours and spill-over weights (fixed)
+            n_street = np.bincount(st.street, minlength=S)
+            n_nb = A.sum(axis=1)
+            w = model.config.two_new.spillover * (n_nb > 0)
+            return (np.maximum(n_street[st.street] - 1, 1), np.maximum(n_street, 1), n_nb,
+                    n_nb > 0, 1.0 - w[st.street], w[st.street])
+
+        n_others, n_orgs, n_nb, has_nb, own_weight, nb_weight = model.lever_derived(
+            "two_new_structure", (), structure)
         # Others' participation last week: the street's organisations, excluding oneself,
         # and (with weight two_new.spillover) those of neighbouring streets.
         by_street = np.bincount(st.street, weights=st.participating, minlength=S)
-        n_street = np.bincount(st.street, minlength=S)
-        own = (by_street[st.street] - st.participating) / np.maximum(n_street[st.street] - 1, 1)
-        A = model.world.street_adjacency
-        share = by_street / np.maximum(n_street, 1)
-        n_nb = A.sum(axis=1)
-        nb = np.divide(A @ share, n_nb, out=np.zeros(S), where=n_nb > 0)
-        w = model.config.two_new.spillover * (n_nb > 0)
-        others = (1.0 - w[st.street]) * own + w[st.street] * nb[st.street]
+        own = (by_street[st.street] - st.participating) / n_others
+        share = by_street / n_orgs
+        nb = np.divide(A @ share, n_nb, out=np.zeros(S), where=has_nb)
+        others = own_weight * own + nb_weight * nb[st.street]
         st.p_participate = cls.probability(model, slice(None), others)
         st.participating = model.rng.random(st.cost.size) < st.p_participate
         if model.steps >= 1:
@@ -93,9 +100,10 @@ class TwoNewOrganization(ArrayAgent):
             return
         cfg, st = model.config, model.state["two_new"]
         t = cfg.two_new
-        lv = model.lever
-        support = ((lv("incentives.recognition") + lv("empowerment.two_new_voice"))[st.street]
-                   * st.participating + model.two_new_in_contact() + 0.5 * solved)
+        voice = model.lever_derived(  # recognition and voice while taking part, by organisation
+            "two_new_voice", ("incentives.recognition", "empowerment.two_new_voice"),
+            lambda recognition, two_new_voice: (recognition + two_new_voice)[st.street])
+        support = voice * st.participating + model.two_new_in_contact() + 0.5 * solved
         push = st.sensitivity * cls.pressure(model)
         st.motivation = update_two_new_motivation(st.motivation, st.motivation0, support, push,
                                                   t.motivation_rate, t.motivation_cap, t.crowding_out)

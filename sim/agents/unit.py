@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..institutions.admin import pressure_level
+from ..numeric import clip
 from ..submodels.motivation import update_unit_motivation
 from ..submodels.participation import unit_participates
 from .base import ArrayAgent, state_property
@@ -43,9 +44,9 @@ class ResidentUnit(ArrayAgent):
     def participation_margin(cls, model, idx, noise):
         """α_j·B + R_j − (c_j + noise) for units ``idx``: positive means take part."""
         cfg, st = model.config, model.state["units"]
+        alpha = clip(st.benefit_share[idx]
+                     + EXCHANGE_BENEFIT_SHARE * model.unit_in_exchange()[idx], 0.0, 1.0)
         street = st.street[idx]
-        alpha = np.clip(st.benefit_share[idx]
-                        + EXCHANGE_BENEFIT_SHARE * model.unit_in_exchange()[idx], 0.0, 1.0)
         pressure = model.lever("evaluation.external_pressure")[street] * pressure_level(model.steps, cfg)
         rewards = model.lever("incentives.material")[street] + st.motivation[idx] + 0.5 * pressure
         return alpha, rewards, st.cost[idx] + noise

@@ -42,25 +42,41 @@ def _serve(due, staff_hours, crowding_out: str):
     return served, staff_hours - served
 
 
+def _binomial(rng, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``rng.binomial(n, p)``; where every p is 0, zeros without calling it. NumPy's binomial
+    returns 0 for p = 0 without drawing a random number, so the generator's stream is the
+    same either way (and the call's argument checks cost more than the draws)."""
+    if not p.any():
+        return np.zeros(np.shape(n), np.int64)
+    return rng.binomial(n, p)
+
+
 def push_down_tasks(model) -> None:
     """Push this week's tasks down and serve them first. Bought-in tasks (market logic) are
     billed to the street budget at half the outsourcing price."""
     cfg, rng, step = model.config, model.rng, model.steps
     a = cfg.admin
     comm, streets = model.state["communities"], model.state["streets"]
-    burden = model.lever("admin.burden")
     pulse = 1.0 + a.campaign_amplitude * campaign_active(step, a)
-    rate_s = burden * a.max_tasks_per_week * pulse                   # per community, by street
-    bought_share = 0.5 * model.lever("market.outsourcing")
-    tasks_c = rng.poisson(rate_s[comm.street])
-    bought_c = rng.binomial(tasks_c, bought_share[comm.street])
+
+    def rates(burden, outsourcing):
+        rate_s = burden * a.max_tasks_per_week * pulse                # per community, by street
+        bought_share = 0.5 * outsourcing
+        # A street's own load: street_share of a community's rate per staff hour of the street
+        # (sum / size: the mean, as ndarray.mean computes it).
+        mean_staff_hours = comm.staff_hours.sum() / comm.staff_hours.size
+        street_rate = rate_s * a.street_share * streets.staff_hours / mean_staff_hours
+        return rate_s[comm.street], bought_share[comm.street], street_rate, bought_share
+
+    rate_c, bought_share_c, street_rate, bought_share = model.lever_derived(
+        f"push_down:{pulse}", ("admin.burden", "market.outsourcing"), rates)
+    tasks_c = rng.poisson(rate_c)
+    bought_c = _binomial(rng, tasks_c, bought_share_c)
     comm.admin_due += (tasks_c - bought_c) * a.hours_per_task
     if step % cfg.evaluation.period == 0:  # preparing for this week's evaluation (迎检)
         comm.admin_due += cfg.evaluation.preparation_hours
-    # A street's own load: street_share of a community's rate per staff hour of the street.
-    street_rate = rate_s * a.street_share * streets.staff_hours / comm.staff_hours.mean()
     tasks_s = rng.poisson(street_rate)
-    bought_s = rng.binomial(tasks_s, bought_share)
+    bought_s = _binomial(rng, tasks_s, bought_share)
     streets.admin_due += (tasks_s - bought_s) * a.hours_per_task
     mode = cfg.submodels.crowding_out
     comm.admin_served, comm.free_hours = _serve(comm.admin_due, comm.staff_hours, mode)
@@ -70,8 +86,9 @@ def push_down_tasks(model) -> None:
         streets.admin_due[:] = 0.0
     comm.admin_due -= comm.admin_served
     streets.admin_due -= streets.admin_served
-    bought = np.bincount(comm.street, weights=bought_c, minlength=streets.street.size) + bought_s
-    model.bill("outsourcing", 0.5 * cfg.market.outsourcing_cost * bought)
+    if bought_share.any():  # (nothing bought: a bill of zeros would change nothing)
+        bought = np.bincount(comm.street, weights=bought_c, minlength=streets.street.size) + bought_s
+        model.bill("outsourcing", 0.5 * cfg.market.outsourcing_cost * bought)
 
 
 def cadre_duties(model) -> None:
@@ -79,13 +96,21 @@ def cadre_duties(model) -> None:
     keeping the responsibility list current, leading-group coordination, fixed contacts with
     organisations and two-way cadre exchange with units. Taken from the street's free hours."""
     cfg, streets = model.config, model.state["streets"]
-    lv = model.lever
     S = streets.street.size
-    contact = np.bincount(model.two_new_street, weights=model.two_new_in_contact(), minlength=S)
-    exchange = np.bincount(model.unit_street, weights=model.unit_in_exchange(), minlength=S)
-    hours = (lv("empowerment.responsibility_list") * cfg.empowerment.list_hours
-             + lv("empowerment.leading_group") * cfg.empowerment.leading_group_hours
-             + contact * cfg.incentives.contact_hours + exchange * cfg.incentives.exchange_hours)
+
+    def duty_hours(responsibility_list, leading_group, fixed_contact, cadre_exchange):
+        # (the contact and exchange masks follow the last two levers)
+        contact = np.bincount(model.two_new_street, weights=model.two_new_in_contact(),
+                              minlength=S)
+        exchange = np.bincount(model.unit_street, weights=model.unit_in_exchange(), minlength=S)
+        return (responsibility_list * cfg.empowerment.list_hours
+                + leading_group * cfg.empowerment.leading_group_hours
+                + contact * cfg.incentives.contact_hours
+                + exchange * cfg.incentives.exchange_hours)
+
+    hours = model.lever_derived(
+        "cadre_duties", ("empowerment.responsibility_list", "empowerment.leading_group",
+                         "incentives.fixed_contact", "incentives.cadre_exchange"), duty_hours)
     taken = np.minimum(hours, streets.free_hours)
     streets.free_hours = streets.free_hours - taken
     model.ledger.resources += float(taken.sum())

@@ -40,31 +40,45 @@ def settle_budget(model) -> None:
     """Bill this week's remedies, pay pro rata within each street's budget, set next week's
     funding share."""
     cfg = model.config
-
-    def lv(name):  # bills at the set lever values; the funding share acts next week
-        return model.lever(name, funded=False)
-
     comm = model.state["communities"]
     S = model.layout.n_streets
     b = cfg.budget
+
+    def prices(material, time_bank, recognition, teams, weight, observability):
+        # per-street prices of this week's remedies at the set lever values
+        n_comm = np.bincount(comm.street, minlength=S)
+        return (b.material_price * material, b.time_bank_price * time_bank,
+                b.recognition_price * recognition, cfg.market.team_cost * teams * n_comm,
+                cfg.evaluation.inspection_cost * weight * observability * n_comm)
+
+    # Bills at the set lever values (funded=False): the funding share acts next week.
+    per_participant, per_volunteer_hour, recognition, teams, inspections = model.lever_derived(
+        "budget_prices", ("incentives.material", "incentives.time_bank", "incentives.recognition",
+                          "market.volunteer_teams", "evaluation.substance_weight",
+                          "evaluation.observability"), prices, funded=False)
     participants = (np.bincount(model.unit_street, weights=model.state["units"].participating, minlength=S)
                     + np.bincount(model.two_new_street, weights=model.state["two_new"].participating,
                                   minlength=S))
-    n_comm = np.bincount(comm.street, minlength=S)
     vol = np.bincount(comm.street, weights=comm.volunteer_hours, minlength=S)
-    model.bill("material", b.material_price * lv("incentives.material") * participants)
-    model.bill("time_bank", b.time_bank_price * lv("incentives.time_bank") * vol)
-    model.bill("recognition", b.recognition_price * lv("incentives.recognition"))
-    model.bill("teams", cfg.market.team_cost * lv("market.volunteer_teams") * n_comm)
-    model.bill("inspections", cfg.evaluation.inspection_cost * lv("evaluation.substance_weight")
-               * lv("evaluation.observability") * n_comm)
+    model.bill("material", per_participant * participants)
+    model.bill("time_bank", per_volunteer_hour * vol)
+    model.bill("recognition", recognition)
+    model.bill("teams", teams)
+    model.bill("inspections", inspections)
     bill = sum(model.bills.values())
-    budget = lv("budget.street_budget")
-    funded = np.where(bill > budget, budget / np.maximum(bill, 1e-12), 1.0)
-    spent = bill * funded
-    model.spent_by_category = {k: v * funded for k, v in model.bills.items()}
+    budget = model.lever("budget.street_budget", funded=False)
+    over = bill > budget
+    if over.any():
+        funded = np.where(over, budget / np.maximum(bill, 1e-12), 1.0)
+        spent = bill * funded
+        model.spent_by_category = {k: v * funded for k, v in model.bills.items()}
+    else:  # every bill paid in full (a share of 1 would change no value)
+        funded = np.ones(S)
+        spent = bill
+        model.spent_by_category = dict(model.bills)
     model.funding = funded
-    model.ledger.budget_spent = float(spent.sum())
+    total = float(spent.sum())
+    model.ledger.budget_spent = total
     model.ledger.budget_by_street = spent
-    model.ledger.resources += float(spent.sum())
+    model.ledger.resources += total
     model.bills = {k: np.zeros(S) for k in CATEGORIES}

@@ -31,7 +31,7 @@ from ..network import add_service_tie
 from ..submodels.volunteers_dilemma import p_act
 
 __all__ = ["ASSIGNEE_QUALITY_BASE", "ASSIGNEE_QUALITY_PARTICIPATING", "authority_towards",
-           "decide_assignments", "hold_conference", "work_assigned_items"]
+           "decide_assignments", "hold_conference", "top_columns", "work_assigned_items"]
 
 #: Solution quality of an assignee that does not take part and has no motivation.
 ASSIGNEE_QUALITY_BASE = 0.5
@@ -64,9 +64,9 @@ def hold_conference(model) -> None:
     pool = model.state["pool"]
     if rows.size == 0:
         return
-    members = pool.by_street[items.street[rows]]  # (m, P_max), −1 = none
-    P_s = members.shape[1]
-    n_real = (members >= 0).sum(axis=1)
+    street = items.street[rows]
+    P_s = pool.by_street.shape[1]  # members of the largest street (rows padded with −1)
+    n_real = pool.n_by_street[street]
     none = n_real == 0
     if none.any():
         # Nobody to assign to: the street gets the item back and handles it itself.
@@ -78,28 +78,39 @@ def hold_conference(model) -> None:
         items.stage[r] = Stage.STREET
         items.attempts[r] = cfg.items.max_assign_attempts
         items.holder[r] = L.street0 + items.street[r]
-        rows, members, n_real = rows[~none], members[~none], n_real[~none]
+        keep = ~none
+        rows, n_real, street = rows[keep], n_real[keep], street[keep]
         if rows.size == 0:
             return
     n = min(cfg.items.n_coresponsible, P_s)
-    valid = members >= 0
-    weight = np.where(valid, pool.capacity[np.where(valid, members, 0), items.domain[rows][:, None]],
-                      0.0)
-    # Weighted sampling without replacement (Gumbel top-k).
-    with np.errstate(divide="ignore"):
-        keys = np.log(weight) + model.rng.gumbel(size=weight.shape)
-    # The n largest keys, in descending order (argpartition, then sort only those n: the
-    # same columns in the same order as a full stable argsort, for a fraction of its cost).
-    top = np.argpartition(-keys, n - 1, axis=1)[:, :n] if n < P_s else \
-        np.broadcast_to(np.arange(P_s), keys.shape)
-    order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    assignees = np.take_along_axis(members, top, axis=1)
+    # Weighted sampling without replacement (Gumbel top-k): weights are the members'
+    # capacities in the item's domain; log weights come from the pool's table (−inf = none).
+    keys = pool.log_capacity_by_street[street, items.domain[rows]] + model.rng.gumbel(
+        size=(rows.size, P_s))
+    top = top_columns(keys, n)
+    assignees = pool.by_street[street[:, None], top]  # (m, n) pool indices
     # Streets with fewer members than n: the padded slots stay empty.
     assignees = np.where(np.arange(n)[None, :] < np.minimum(n_real, n)[:, None], assignees, -1)
     decide_assignments(model, rows, assignees,
-                       from_node=model.layout.conference0 + items.street[rows],
+                       from_node=model.layout.conference0 + street,
                        reason=Reason.ASSIGN_NEGOTIATED, conference=True)
+
+
+def top_columns(keys: np.ndarray, n: int) -> np.ndarray:
+    """(m, n) columns of the n largest keys of each row, largest first; overwrites ``keys``.
+
+    n passes of ``argmax`` (n is small: the co-responsible assignees): with distinct keys the
+    same columns in the same order as a full descending sort. Where a row has fewer than n
+    finite keys the surplus slots hold arbitrary columns (the caller empties them).
+    """
+    m = keys.shape[0]
+    top = np.empty((m, n), np.intp)
+    every_row = np.arange(m)
+    for j in range(n):
+        best = keys.argmax(axis=1)
+        top[:, j] = best
+        keys[every_row, best] = -np.inf
+    return top
 
 
 def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node,
@@ -113,51 +124,70 @@ def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node
     valid = assignees >= 0
     a = np.where(valid, assignees, 0)
     n = valid.sum(axis=1)
-    street = items.street[rows][:, None]
-    lv = model.lever
-    group = lv("empowerment.leading_group")[street]
-    rho = authority_towards(cfg, pool.higher_rank[a], conference,
-                            lv("empowerment.street_authority")[street],
-                            lv("empowerment.conference_binding")[street], group)
-    blame = bp.blame * (1.0 + group * bp.leading_group_sanction)
-    benefit = bp.benefit + model.assignee_motivation()[a]
-    cost = bp.cost * items.difficulty[rows][:, None]
-    p = p_act(benefit, cost, blame, rho, n[:, None], cfg.submodels.buck_passing)
-    p = p * model.assignee_participating()[a] * valid
+    # Only assignees that take part this week can act: the dilemma is played on those slots
+    # (every other slot acts with probability 0). Each value below is computed for a slot
+    # with the same element-wise arithmetic as over the whole (m, n) table.
+    live = valid & model.assignee_participating()[a]
+    p = np.zeros(valid.shape)
+    if live.any():
+        row, col = live.nonzero()
+        member = a[row, col]
+        street = items.street[rows][row]
+        lv = model.lever
+        leading_group = lv("empowerment.leading_group")
+        # authority of each street over each pool member (S, P), looked up per slot
+        rho = authority_towards(cfg, pool.higher_rank[None, :], conference,
+                                lv("empowerment.street_authority")[:, None],
+                                lv("empowerment.conference_binding")[:, None],
+                                leading_group[:, None])[street, member]
+        blame = bp.blame * (1.0 + leading_group[street] * bp.leading_group_sanction)
+        benefit = (bp.benefit + model.assignee_motivation())[member]
+        cost = bp.cost * items.difficulty[rows][row]
+        p[row, col] = p_act(benefit, cost, blame, rho, n[row], cfg.submodels.buck_passing)
     acts = rng.random(p.shape) < p
     ids = items.item_id[rows]
-    from_node = np.broadcast_to(np.asarray(from_node), rows.shape)
+    assignee_node = pool.node[a]
     for col in range(assignees.shape[1]):
         v = valid[:, col]
-        model.events.record(ids[v], step, from_node[v], pool.node[a[v, col]], reason)
+        if v.all():
+            model.events.record(ids, step, from_node, assignee_node[:, col], reason)
+        else:
+            from_v = np.broadcast_to(np.asarray(from_node), rows.shape)[v]
+            model.events.record(ids[v], step, from_v, assignee_node[v, col], reason)
     items.handoffs[rows] += 1
     items.assigned[rows] = True
     items.attempts[rows] += 1
     anyone = acts.any(axis=1)
+    n_took = int(np.count_nonzero(anyone))
     model.assignment_stats["decisions"] += rows.size
-    model.assignment_stats["nobody"] += int((~anyone).sum())
-    # The most capable of those who act takes the item on.
-    cap = np.where(acts, pool.capacity[a, items.domain[rows][:, None]], -np.inf)
-    taker = a[np.arange(rows.size), np.argmax(cap, axis=1)]
-    took = rows[anyone]
-    items.stage[took] = Stage.ASSIGNED
-    items.holder[took] = pool.node[taker[anyone]]
-    items.work_left[took] = cfg.items.hours_per_item * items.difficulty[took]
-    items.needed[took] = items.work_left[took]
-    items.substance_done[took] = 0.0
-    model.mark_responded(took)
-    back = rows[~anyone]
-    if back.size:
-        first = a[~anyone, 0]
+    model.assignment_stats["nobody"] += rows.size - n_took
+    if n_took:
+        # The most capable of those who act takes the item on.
+        took = rows[anyone]
+        a_took = a[anyone]
+        cap = np.where(acts[anyone], pool.capacity[a_took, items.domain[took][:, None]], -np.inf)
+        taker = a_took[np.arange(took.size), np.argmax(cap, axis=1)]
+        items.stage[took] = Stage.ASSIGNED
+        items.holder[took] = pool.node[taker]
+        hours = cfg.items.hours_per_item * items.difficulty[took]
+        items.work_left[took] = hours
+        items.needed[took] = hours
+        items.substance_done[took] = 0.0
+        model.mark_responded(took)
+    if n_took < rows.size:
+        nobody = ~anyone
+        back = rows[nobody]
+        first = a[nobody, 0]
+        back_street = items.street[back]
         model.events.record(items.item_id[back], step, pool.node[first],
-                            L.street0 + items.street[back], Reason.FLOW_BACK)
+                            L.street0 + back_street, Reason.FLOW_BACK)
         items.stage[back] = Stage.STREET
-        items.holder[back] = L.street0 + items.street[back]
+        items.holder[back] = L.street0 + back_street
         items.handoffs[back] += 1
         items.return_flows[back] += 1
         model.ledger.flowed_back_by_community += np.bincount(
             items.community[back], minlength=model.ledger.flowed_back_by_community.size)
-        model.ledger.flow_back_owners.append(items.origin[back].copy())
+        model.ledger.flow_back_owners.append(items.origin[back])
 
 
 def assignee_quality(participating, motivation):
@@ -174,21 +204,26 @@ def work_assigned_items(model) -> None:
     rows = items.open_rows(Stage.ASSIGNED)
     if rows.size == 0:
         return
-    p_idx = items.holder[rows] - L.unit0  # pool index: units then organisations, contiguous
+    holder = items.holder[rows]
+    p_idx = holder - L.unit0  # pool index: units then organisations, contiguous
+    difficulty = items.difficulty[rows]
     cap = pool.capacity[p_idx, items.domain[rows]]
-    ratio = cap / np.maximum(items.difficulty[rows], 1e-9)
+    ratio = cap / np.maximum(difficulty, 1e-9)
     part = model.assignee_participating()[p_idx]
     p = np.minimum(1.0, ratio) * np.where(part, 1.0, 0.5)
     ok = model.rng.random(rows.size) < p
     ok &= model.steps - items.created[rows] >= model.config.items.min_processing
-    hours = model.config.items.hours_per_item * items.difficulty[rows]
+    hours = model.config.items.hours_per_item * difficulty
     # A week spent without closing costs half the item's hours; the closing week its full hours.
     model.ledger.resources += float(np.where(ok, hours, 0.5 * hours).sum())
     done = rows[ok]
-    for prov, comm in zip(items.holder[done].tolist(), items.community[done].tolist()):
+    done_holder = holder[ok]
+    for prov, comm in zip(done_holder.tolist(), items.community[done].tolist()):
         add_service_tie(model.world.org_graph, prov, L.community0 + comm, model.steps)
     quality = assignee_quality(part[ok], model.assignee_motivation()[p_idx[ok]])
     items.substance_done[done] = items.needed[done]
-    model.close(done, items.holder[done], np.ones(done.size), ratio[ok], quality, Reason.CLOSE)
-    model.events.record(items.item_id[rows[~ok]], model.steps, items.holder[rows[~ok]],
-                        items.holder[rows[~ok]], Reason.DELAY)
+    model.close(done, done_holder, np.ones(done.size), ratio[ok], quality, Reason.CLOSE)
+    wait = ~ok
+    wait_holder = holder[wait]
+    model.events.record(items.item_id[rows[wait]], model.steps, wait_holder, wait_holder,
+                        Reason.DELAY)

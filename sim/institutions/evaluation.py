@@ -71,11 +71,21 @@ def draw_effort_shocks(model) -> None:
             g.shock_substance = np.zeros(g.street.size)
 
 
-def _split(model, group) -> None:
+_EVALUATION_LEVERS = ("evaluation.substance_weight", "evaluation.observability",
+                      "evaluation.gameable_share", "evaluation.promotion_link")
+
+
+def _split(model, key: str) -> None:
     cfg = model.config
     st = cfg.staff
-    w, kappa, g, beta = _levers(model, group)
-    alpha_f, alpha_s = marginal_rewards(beta, reported_weight(w, kappa, g), group.intrinsic,
+    group = model.state[key]
+
+    def weights(w, kappa, g, beta):  # λ_F and β of each actor, from its street's levers
+        street = group.street
+        return reported_weight(w[street], kappa[street], g[street]), beta[street]
+
+    lam, beta = model.lever_derived("effort_weights:" + key, _EVALUATION_LEVERS, weights)
+    alpha_f, alpha_s = marginal_rewards(beta, lam, group.intrinsic,
                                         form_blind=cfg.submodels.evaluation == "form_blind")
     alpha_f = alpha_f + group.shock_form
     alpha_s = alpha_s + group.shock_substance
@@ -83,12 +93,12 @@ def _split(model, group) -> None:
     group.t_form, group.t_substance = tf, ts
     total = tf + ts
     use = np.minimum(1.0, total / st.effort_scale)
-    phi = np.divide(tf, total, out=np.zeros_like(total), where=total > 0)
+    phi = np.divide(tf, total, out=np.zeros(total.shape), where=total > 0)
     worked = group.free_hours * use
     floor = st.paperwork_floor * group.free_hours
     group.form_hours = np.minimum(np.maximum(phi * worked, floor), group.free_hours)
     group.substance_hours = np.maximum(worked - group.form_hours, 0.0)
-    group.paper_hours = np.zeros_like(group.form_hours)
+    group.paper_hours = np.zeros(group.form_hours.shape)
 
 
 def allocate_effort(model) -> None:
@@ -96,7 +106,7 @@ def allocate_effort(model) -> None:
     if model.steps % model.config.evaluation.period == 1 or model.config.evaluation.period == 1:
         draw_effort_shocks(model)
     for key in ("streets", "communities"):
-        _split(model, model.state[key])
+        _split(model, key)
 
 
 def update_form_output(model) -> None:

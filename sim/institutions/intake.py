@@ -48,13 +48,14 @@ def raise_items(model) -> None:
     comm = model.state["communities"]
     n_new = rng.poisson(it.rate_per_resident * comm.n_residents)
     m = int(n_new.sum())
-    community = np.repeat(np.arange(n_new.size), n_new)
-    start = model.community_first_resident[community]
-    origin = start + (rng.random(m) * comm.n_residents[community]).astype(np.int64)
+    community = np.arange(n_new.size).repeat(n_new)
+    # (repeating per-community values = indexing them by ``community``, in less time)
+    start = model.community_first_resident.repeat(n_new)
+    origin = start + (rng.random(m) * comm.n_residents.repeat(n_new)).astype(np.int64)
     sigma = it.difficulty_sigma
     difficulty = np.exp(rng.normal(-0.5 * sigma * sigma, sigma, m)) if sigma > 0 else np.ones(m)
     specialised = rng.random(m) < it.share_specialised
-    domain = rng.integers(0, it.n_domains, m).astype(np.int64)
+    domain = rng.integers(0, it.n_domains, m)  # int64
     repeat_of = np.full(m, -1, np.int64)
     rep = model.repeats.due(step)
     if rep is not None:
@@ -78,45 +79,58 @@ def add_items(model, origin, community, difficulty, specialised, domain, repeat_
     comm = model.state["communities"]
     m = origin.size
     keep = ~specialised & (difficulty <= it.community_capability)
+    esc = ~keep
     street = comm.street[community]
     hours = it.hours_per_item * difficulty
     rows = model.items.add(
         origin=origin, community=community, street=street, domain=domain,
-        difficulty=difficulty, specialised=specialised, created=np.full(m, step),
-        status=np.full(m, Status.OPEN), outsource_draw=draw, repeat_of=repeat_of,
+        difficulty=difficulty, specialised=specialised, created=step,
+        status=Status.OPEN, outsource_draw=draw, repeat_of=repeat_of,
         stage=np.where(keep, Stage.COMMUNITY, Stage.STREET),
         holder=np.where(keep, L.community0 + community, L.street0 + street),
-        handoffs=(~keep).astype(np.int16), work_left=hours, needed=hours)
+        handoffs=esc.astype(np.int16), work_left=hours, needed=hours)
     ids = model.items.item_id[rows]
     is_repeat = repeat_of >= 0
-    model.events.record(ids[~is_repeat], step, L.resident0 + origin[~is_repeat],
-                        L.community0 + community[~is_repeat], Reason.RAISED)
-    model.events.record(ids[is_repeat], step, L.resident0 + origin[is_repeat],
-                        L.community0 + community[is_repeat], Reason.REPEAT)
-    esc = ~keep
+    n_repeats = int(np.count_nonzero(is_repeat))
+    if n_repeats == 0:  # all new matters
+        model.events.record(ids, step, L.resident0 + origin, L.community0 + community,
+                            Reason.RAISED)
+    else:
+        new = ~is_repeat
+        model.events.record(ids[new], step, L.resident0 + origin[new],
+                            L.community0 + community[new], Reason.RAISED)
+        model.events.record(ids[is_repeat], step, L.resident0 + origin[is_repeat],
+                            L.community0 + community[is_repeat], Reason.REPEAT)
     model.events.record(ids[esc], step, L.community0 + community[esc], L.street0 + street[esc],
                         Reason.ESCALATE)
-    model.history.add(step, created=m, repeats=int(is_repeat.sum()))
-
-
-def _closable(model, rows):
-    return model.steps - model.items.created[rows] >= model.config.items.min_processing
+    model.history.add(step, created=m, repeats=n_repeats)
 
 
 def work_queue(model, rows, group_of_row, hours, quality, capability):
     """Serve ``rows`` oldest first with ``hours`` (G,) of substantive work per group; close the
-    finished ones (old enough) as worked; return hours used per group."""
+    finished ones (old enough) as worked; return hours used per group.
+
+    ``capability`` is one value per group (G,) or one for all; ``quality`` one per group.
+    """
+    if rows.size == 0:
+        return np.zeros(hours.size)
     items = model.items
-    done, spent = serve_queue(group_of_row, items.created[rows], items.work_left[rows], hours)
+    created = items.created[rows]
+    done, spent = serve_queue(group_of_row, created, items.work_left[rows], hours)
     items.work_left[rows] -= spent
     items.substance_done[rows] += spent
     model.mark_responded(rows[spent > 0])
-    ok = done & _closable(model, rows)
+    ok = done & (model.steps - created >= model.config.items.min_processing)
     r = rows[ok]
-    depth = items.substance_done[r] / np.maximum(items.needed[r], 1e-9)
-    cap = capability[group_of_row[ok]] / np.maximum(items.difficulty[r], 1e-9)
-    model.close(r, items.holder[r], depth, cap, quality[group_of_row[ok]], Reason.CLOSE)
-    return np.bincount(group_of_row, weights=spent, minlength=hours.size).astype(float)
+    if r.size:
+        group = group_of_row[ok]
+        depth = items.substance_done[r] / np.maximum(items.needed[r], 1e-9)
+        if np.ndim(capability):
+            capability = capability[group]
+        cap = capability / np.maximum(items.difficulty[r], 1e-9)
+        model.close(r, items.holder[r], depth, cap, quality[group], Reason.CLOSE,
+                    assignees=False)
+    return np.bincount(group_of_row, weights=spent, minlength=hours.size)
 
 
 def work_community_queue(model) -> None:
@@ -126,8 +140,8 @@ def work_community_queue(model) -> None:
     comm = model.state["communities"]
     prod = productivity(model, comm)
     capacity = comm.substance_hours * prod + comm.volunteer_hours
-    capability = np.full(capacity.size, model.config.items.community_capability)
-    used = work_queue(model, rows, items.community[rows], capacity, prod, capability)
+    used = work_queue(model, rows, items.community[rows], capacity, prod,
+                      model.config.items.community_capability)
     # Staff hours are used before volunteers' (volunteers are free of charge).
     staff_used = np.minimum(used, comm.substance_hours * prod) / np.maximum(prod, 1e-9)
     model.ledger.resources += float(staff_used.sum())
@@ -160,4 +174,4 @@ def paper_close(model, key: str) -> None:
         capability = np.where(items.specialised[r], 1.0, STREET_CAPABILITY * capability)
     cap = capability / np.maximum(items.difficulty[r], 1e-9)
     quality = productivity(model, g)[group[done]]
-    model.close(r, items.holder[r], depth, cap, quality, Reason.PAPER_CLOSE)
+    model.close(r, items.holder[r], depth, cap, quality, Reason.PAPER_CLOSE, assignees=False)

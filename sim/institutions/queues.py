@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numeric import clip
+
 __all__ = ["serve_queue"]
 
 
@@ -25,12 +27,12 @@ def serve_queue(group: np.ndarray, priority: np.ndarray, work: np.ndarray,
         return np.zeros(0, bool), np.zeros(0)
     idx = np.lexsort((priority, group))
     g, w = group[idx], work[idx]
-    before_all = np.cumsum(w) - w
+    before_all = w.cumsum() - w  # (ndarray methods: np.cumsum without its wrapper)
     start = np.ones(m, bool)
     start[1:] = g[1:] != g[:-1]
-    seg = np.cumsum(start) - 1
+    seg = start.cumsum() - 1
     before = before_all - before_all[start][seg]
-    spent_sorted = np.clip(capacity[g] - before, 0.0, w)
+    spent_sorted = clip(capacity[g] - before, 0.0, w)
     done_sorted = spent_sorted >= w - 1e-9
     done = np.empty(m, bool)
     spent = np.empty(m)

@@ -42,81 +42,50 @@ EXTERNAL_PROVIDER = -1
 
 def _listed(model, street: np.ndarray, domain: np.ndarray) -> np.ndarray:
     share = model.lever("empowerment.responsibility_list")[street]
-    n_listed = np.round(share * model.config.items.n_domains)
+    n_listed = np.rint(share * model.config.items.n_domains)  # (np.round to 0 decimals)
     return model.world.domain_order[domain] < n_listed
 
 
 def handle_street_queue(model) -> None:
     cfg, items, step = model.config, model.items, model.steps
-    L, pool = model.layout, model.state["pool"]
+    L = model.layout
     rows = items.open_rows(Stage.STREET)
     if rows.size == 0:
         return
-    spec = items.specialised[rows] & (items.attempts[rows] < cfg.items.max_assign_attempts)
-    route = rows[spec]
-    domain = items.domain[route]
-    outsource = items.outsource_draw[route] < model.lever("market.outsourcing")[items.street[route]]
-    # 1a. outsourcing to a contracted professional organisation (or an outside provider)
-    if outsource.any():
-        r = route[outsource]
-        provider = _strongest(pool, items.street[r], items.domain[r], organisations_only=True)
-        holder = np.full(r.size, EXTERNAL_PROVIDER, dtype=np.int64)
-        holder[provider >= 0] = pool.node[provider[provider >= 0]]
-        model.events.record(items.item_id[r], step, L.street0 + items.street[r], holder,
-                            Reason.OUTSOURCE)
-        items.stage[r] = Stage.PROVIDER
-        items.holder[r] = holder
-        items.handoffs[r] += 1
-        items.needed[r] = cfg.items.hours_per_item * items.difficulty[r]
-        items.substance_done[r] = 0.0
-        model.mark_responded(r)
-        S = model.layout.n_streets
-        n_out = np.bincount(items.street[r], minlength=S)
-        model.bill("outsourcing", cfg.market.outsourcing_cost * n_out)
-        model.bill("monitoring", cfg.market.monitoring_cost
-                   * model.lever("market.monitoring", funded=False) * n_out)
-    # 1b. responsibility list: one owner, decided at once
-    listed = ~outsource & _listed(model, items.street[route], domain)
-    if listed.any():
-        r = route[listed]
-        owner = _strongest(pool, items.street[r], items.domain[r], organisations_only=False)
-        ok = owner >= 0
-        assignees = np.full((r.size, 1), -1)
-        assignees[ok, 0] = owner[ok]
-        decide_assignments(model, r[ok], assignees[ok], from_node=L.street0 + items.street[r[ok]],
-                           reason=Reason.ASSIGN_LIST)
-        listed[np.flatnonzero(listed)[~ok]] = False  # no owner: go to the conference
-    # 1c. everything else specialised goes to the joint conference
-    conf = ~outsource & ~listed
-    if conf.any():
-        r = route[conf]
-        model.events.record(items.item_id[r], step, L.street0 + items.street[r],
-                            L.conference0 + items.street[r], Reason.TO_CONFERENCE)
-        items.stage[r] = Stage.CONFERENCE
-        items.holder[r] = L.conference0 + items.street[r]
-        items.handoffs[r] += 1
+    max_attempts = cfg.items.max_assign_attempts
+    specialised = items.specialised[rows]
+    attempts = items.attempts[rows]
+    spec = specialised & (attempts < max_attempts)
+    if spec.any():
+        _route_specialised(model, rows[spec])
+        # Only the routed items changed stage (some may be back, passed back by their owner):
+        # the street's queue is what is left of ``rows`` in the street stage.
+        rows = rows[items.stage[rows] == Stage.STREET]
+        specialised = items.specialised[rows]
+        attempts = items.attempts[rows]
     # 2. the street works the rest with its own hours; specialised items passed back this
     #    week with attempts left wait for next week's routing.
-    rows = items.open_rows(Stage.STREET)
-    rows = rows[~items.specialised[rows] | (items.attempts[rows] >= cfg.items.max_assign_attempts)]
+    work = ~specialised | (attempts >= max_attempts)
+    rows = rows[work]
     if rows.size == 0:
         return
     streets = model.state["streets"]
-    returned = items.specialised[rows]
+    returned = specialised[work]
+    street = items.street[rows]
     prod = productivity(model, streets)
     hours = streets.substance_hours * prod
     cap_ordinary = STREET_CAPABILITY * cfg.items.community_capability
     # Specialised items: the street has no professional capability (ratio 1/difficulty).
+    ordinary = ~returned
     spec_rows = rows[returned]
-    used = work_queue(model, rows[~returned], items.street[rows[~returned]], hours, prod,
-                      np.full(hours.size, cap_ordinary))
-    used += work_queue(model, spec_rows, items.street[spec_rows], np.maximum(hours - used, 0.0),
-                       prod, np.ones(hours.size))
+    used = work_queue(model, rows[ordinary], street[ordinary], hours, prod, cap_ordinary)
+    used += work_queue(model, spec_rows, street[returned], np.maximum(hours - used, 0.0),
+                       prod, 1.0)
     model.ledger.resources += float((used / np.maximum(prod, 1e-9)).sum())
-    done = items.stage[rows] == Stage.CLOSED
-    push = returned & ~done
-    if push.any():
-        r = rows[push]
+    if spec_rows.size == 0:
+        return
+    r = spec_rows[items.stage[spec_rows] != Stage.CLOSED]
+    if r.size:
         comm = items.community[r]
         model.events.record(items.item_id[r], step, L.street0 + items.street[r],
                             L.community0 + comm, Reason.PUSH_DOWN)
@@ -129,19 +98,60 @@ def handle_street_queue(model) -> None:
         model.ledger.pushed_down += r.size
 
 
+def _route_specialised(model, route: np.ndarray) -> None:
+    """Step 1: outsource, assign by the responsibility list, or refer to the conference."""
+    cfg, items, step = model.config, model.items, model.steps
+    L, pool = model.layout, model.state["pool"]
+    street = items.street[route]
+    domain = items.domain[route]
+    outsource = items.outsource_draw[route] < model.lever("market.outsourcing")[street]
+    # 1a. outsourcing to a contracted professional organisation (or an outside provider)
+    if outsource.any():
+        r = route[outsource]
+        r_street = street[outsource]
+        provider = _strongest(pool, r_street, domain[outsource], organisations_only=True)
+        holder = np.full(r.size, EXTERNAL_PROVIDER, dtype=np.int64)
+        holder[provider >= 0] = pool.node[provider[provider >= 0]]
+        model.events.record(items.item_id[r], step, L.street0 + r_street, holder,
+                            Reason.OUTSOURCE)
+        items.stage[r] = Stage.PROVIDER
+        items.holder[r] = holder
+        items.handoffs[r] += 1
+        items.needed[r] = cfg.items.hours_per_item * items.difficulty[r]
+        items.substance_done[r] = 0.0
+        model.mark_responded(r)
+        S = model.layout.n_streets
+        n_out = np.bincount(r_street, minlength=S)
+        model.bill("outsourcing", cfg.market.outsourcing_cost * n_out)
+        model.bill("monitoring", cfg.market.monitoring_cost
+                   * model.lever("market.monitoring", funded=False) * n_out)
+    # 1b. responsibility list: one owner, decided at once
+    listed = ~outsource & _listed(model, street, domain)
+    if listed.any():
+        r = route[listed]
+        owner = _strongest(pool, street[listed], domain[listed], organisations_only=False)
+        ok = owner >= 0
+        assignees = np.full((r.size, 1), -1)
+        assignees[ok, 0] = owner[ok]
+        decide_assignments(model, r[ok], assignees[ok], from_node=L.street0 + street[listed][ok],
+                           reason=Reason.ASSIGN_LIST)
+        listed[np.flatnonzero(listed)[~ok]] = False  # no owner: go to the conference
+    # 1c. everything else specialised goes to the joint conference
+    conf = ~outsource & ~listed
+    if conf.any():
+        r = route[conf]
+        to_node = L.conference0 + street[conf]
+        model.events.record(items.item_id[r], step, L.street0 + street[conf], to_node,
+                            Reason.TO_CONFERENCE)
+        items.stage[r] = Stage.CONFERENCE
+        items.holder[r] = to_node
+        items.handoffs[r] += 1
+
+
 def _strongest(pool, street: np.ndarray, domain: np.ndarray, organisations_only: bool) -> np.ndarray:
-    """Pool index of the member of each item's street strongest in its domain (−1 if none)."""
-    if pool.by_street.shape[1] == 0 or street.size == 0:
-        return np.full(street.size, -1)
-    members = pool.by_street[street]                           # (m, P_max), −1 = none
-    valid = members >= 0
-    safe = np.where(valid, members, 0)
-    cap = np.where(valid, pool.capacity[safe, domain[:, None]], -np.inf)
-    if organisations_only:
-        cap = np.where(pool.is_unit[safe], -np.inf, cap)
-    best = np.argmax(cap, axis=1)
-    ok = np.isfinite(cap[np.arange(street.size), best])
-    return np.where(ok, safe[np.arange(street.size), best], -1)
+    """Pool index of the member of each item's street strongest in its domain (−1 if none);
+    looked up in the pool's table (:attr:`sim.state.AssigneePool.strongest_by_street`)."""
+    return pool.strongest_by_street[int(organisations_only), street, domain]
 
 
 def work_provider_items(model) -> None:

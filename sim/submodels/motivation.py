@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numeric import clip
+
 __all__ = ["quit_probability", "saturating", "update_staff_motivation", "update_two_new_motivation",
            "update_unit_motivation"]
 
@@ -62,4 +64,4 @@ def update_staff_motivation(iota, iota_target, overload, rest, burnout_rate, rec
 def quit_probability(iota, iota0, base, burnout):
     """Weekly quit probability: base + burnout·max(0, 1 − ι/ι0) ∈ [0, 1]."""
     ratio = np.divide(iota, iota0, out=np.ones_like(iota), where=iota0 > 0)
-    return np.clip(base + burnout * np.maximum(0.0, 1.0 - ratio), 0.0, 1.0)
+    return clip(base + burnout * np.maximum(0.0, 1.0 - ratio), 0.0, 1.0)

@@ -50,7 +50,8 @@ def multitask_effort(alpha_f, alpha_s, delta):
     """
     af = np.asarray(alpha_f, float)
     a_s = np.asarray(alpha_s, float)
-    af, a_s = np.broadcast_arrays(af, a_s)
+    if af.shape != a_s.shape:
+        af, a_s = np.broadcast_arrays(af, a_s)
     denom = 1.0 - delta * delta
     tf = (af - delta * a_s) / denom
     ts = (a_s - delta * af) / denom

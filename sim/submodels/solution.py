@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numeric import clip
+
 __all__ = ["p_solved"]
 
 
 def p_solved(depth, capacity_ratio, quality):
     """Probability a closure is a real solution; arrays broadcast; result in [0, 1]."""
-    d = np.clip(np.asarray(depth, float), 0.0, 1.0)
-    c = np.clip(np.asarray(capacity_ratio, float), 0.0, 1.0)
-    q = np.clip(np.asarray(quality, float), 0.0, 1.0)
+    d = clip(np.asarray(depth, float), 0.0, 1.0)
+    c = clip(np.asarray(capacity_ratio, float), 0.0, 1.0)
+    q = clip(np.asarray(quality, float), 0.0, 1.0)
     return d * c * q
