@@ -31,7 +31,8 @@ import pandas as pd
 
 from .config import to_dict
 
-__all__ = ["git_revision", "json_safe", "load_run", "package_versions", "run_metadata", "save_run"]
+__all__ = ["git_revision", "json_safe", "load_run", "package_versions", "run_metadata", "save_run",
+           "write_atomic", "write_json_atomic"]
 
 #: Tables written as Parquet + CSV (when the result has them).
 TABLES = ("timeseries", "streets", "by_street")
@@ -42,14 +43,33 @@ PACKAGES = ("rpb-sim", "mesa", "numpy", "scipy", "networkx", "pandas", "pyarrow"
             "omegaconf", "matplotlib")
 
 
-def package_versions() -> dict[str, str]:
+def package_versions(extra=()) -> dict[str, str]:
+    """Installed versions of the packages a result depends on (and of ``extra`` ones)."""
     out = {}
-    for name in PACKAGES:
+    for name in (*PACKAGES, *extra):
         try:
             out[name] = importlib_metadata.version(name)
         except importlib_metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def write_atomic(path: Path, write) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path`` (``.<name>.tmp-<pid>``), then
+    rename it into place: readers see the old file or the whole new one, never half of it."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Strict JSON (NaN → null, :func:`json_safe`), UTF-8, written atomically."""
+    text = json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+    write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
 
 def git_revision() -> str:

@@ -13,15 +13,15 @@ Namespaces and where their strings come from:
 =================  ===========================================================================
 ``metric.``        :data:`sim.metrics.METRICS` (``.zh`` / ``.en``)
 ``param.``         the schema in :mod:`sim.config` (``param(..., zh=, en=)`` of each field)
-``scenario.``      ``sim/conf/labels/scenarios.yaml`` (one per preset in ``conf/scenario``)
-``scenario_desc.`` ``sim/conf/labels/scenarios.yaml`` (one or two sentences)
-``actor.``         ``sim/conf/labels/actors.yaml`` (node kinds, item holders, roles)
-``reason.``        ``sim/conf/labels/reasons.yaml`` (:attr:`sim.items.Reason.NAMES`)
-``stage.``         ``sim/conf/labels/states.yaml`` (:attr:`sim.items.Stage.NAMES`)
-``status.``        ``sim/conf/labels/states.yaml`` (:attr:`sim.items.Status.NAMES`)
-``unit.``          ``sim/conf/labels/units.yaml`` (exact unit strings, e.g. ``unit.share``)
-``summary.``       ``sim/conf/labels/summary.yaml`` (summary keys that are not metrics)
-``ui.``            ``sim/conf/labels/ui.yaml`` (flat mapping ``key: {zh, en}``)
+``scenario.``      ``configs/labels/scenarios.yaml`` (one per preset in ``conf/scenario``)
+``scenario_desc.`` ``configs/labels/scenarios.yaml`` (one or two sentences)
+``actor.``         ``configs/labels/actors.yaml`` (node kinds, item holders, roles)
+``reason.``        ``configs/labels/reasons.yaml`` (:attr:`sim.items.Reason.NAMES`)
+``stage.``         ``configs/labels/states.yaml`` (:attr:`sim.items.Stage.NAMES`)
+``status.``        ``configs/labels/states.yaml`` (:attr:`sim.items.Status.NAMES`)
+``unit.``          ``configs/labels/units.yaml`` (exact unit strings, e.g. ``unit.share``)
+``summary.``       ``configs/labels/summary.yaml`` (summary keys that are not metrics)
+``ui.``            ``configs/labels/ui.yaml`` (flat mapping ``key: {zh, en}``)
 =================  ===========================================================================
 
 A missing key raises :class:`KeyError` naming the key; an unknown language raises

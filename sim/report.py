@@ -1,6 +1,6 @@
 """The comparison report (``make run`` = ``python -m sim.report``).
 
-Runs the shipped experiment ``sim/conf/experiment/comparison.yaml`` -- the baseline, each
+Runs the shipped experiment ``configs/experiment/comparison.yaml`` -- the baseline, each
 sharpened dilemma, each remedy, full reform and the practice cases, replicated with common
 random numbers on the default district -- through :func:`sim.experiments.run` (local
 processes, progress bar), then writes ``outputs/report-<YYYYmmdd-HHMMSS>/``:
@@ -745,7 +745,7 @@ def write_figures(table: pd.DataFrame, a: Analysis, out: Path, lang: str
 
 
 def load_comparison_spec() -> dict:
-    """The shipped comparison spec (``sim/conf/experiment/comparison.yaml``) as a dict."""
+    """The shipped comparison spec (``configs/experiment/comparison.yaml``) as a dict."""
     text = (resources.files("sim.conf") / "experiment" / SPEC_FILE).read_text("utf-8")
     return yaml.safe_load(text)
 
@@ -790,7 +790,7 @@ def run_info(spec: dict, table: pd.DataFrame, metadata: dict, command: str) -> R
     pop = cfg.population
     executor = metadata.get("executor") or {}
     return RunInfo(
-        command=command, spec_path=f"sim/conf/experiment/{SPEC_FILE}",
+        command=command, spec_path=f"configs/experiment/{SPEC_FILE}",
         when=_dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         population=str(spec.get("population") or "default"), streets=pop.n_streets,
         communities=pop.communities_per_street, residents=pop.residents_per_community,
@@ -827,7 +827,7 @@ def write_report(table: pd.DataFrame, out: Path, info: RunInfo,
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sim.report",
-        description="Run the scenario comparison (sim/conf/experiment/comparison.yaml) and "
+        description="Run the scenario comparison (configs/experiment/comparison.yaml) and "
                     "write a bilingual Markdown report with figures and the run table.")
     p.add_argument("--replicates", type=int, default=None,
                    help="replicates per scenario (default: the spec's, 8)")

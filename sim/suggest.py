@@ -6,7 +6,7 @@ name, found with :mod:`difflib` among
 * every dotted schema key (``admin.burden``), the list fields (``interventions``,
   ``street_levers``) and the command line's own options (``progress``, ``save_items``);
 * the scenario presets and every alias of theirs (Chinese names such as 共治机制, English
-  display names) from ``sim/conf/labels/scenarios.yaml``;
+  display names) from ``configs/labels/scenarios.yaml``;
 * the population presets (``classroom``, ``default``, ``district``).
 
 A name whose last part is right but whose group is wrong or missing (``burden``,

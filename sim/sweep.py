@@ -45,6 +45,7 @@ import pandas as pd
 from hydra.experimental.callback import Callback
 
 from .config import POPULATION_PRESETS, ConfigError, field_spec
+from .io import write_atomic, write_json_atomic
 
 __all__ = [
     "JOB_FILE",
@@ -229,25 +230,6 @@ def check_command_line(argv: Sequence[str]) -> Grid | None:
 
 
 # --------------------------------------------------------------------------- files
-
-
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    """Write ``path`` through ``write(tmp)`` on a temporary file renamed into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Strict JSON (NaN → null) written atomically."""
-    from .io import json_safe
-
-    text = json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False, default=str)
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def read_json(path: Path) -> dict | None:

@@ -1,6 +1,6 @@
 """End-to-end test of the comparison report (``python -m sim.report --quick``).
 
-The command runs every scenario of ``sim/conf/experiment/comparison.yaml`` on the classroom
+The command runs every scenario of ``configs/experiment/comparison.yaml`` on the classroom
 district (3 replicates, 10 weeks after a 10-week spin-up) and writes the report folder; one
 test (one run of the command, so pytest-xdist cannot run it twice) checks that every promised
 file is there and that the numbers printed in the Markdown are those of the run table. The

@@ -2,7 +2,7 @@
 process pool or a Dask cluster, streamed to disk and resumable.
 
     from sim.experiments import load_spec, run
-    spec = load_spec("burden_authority_grid")        # sim/conf/experiment/<name>.yaml
+    spec = load_spec("burden_authority_grid")        # configs/experiment/<name>.yaml
     result = run(spec, executor="processes", workers=2)
     result.table                                      # one row per run (pandas)
 

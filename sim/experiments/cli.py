@@ -5,7 +5,7 @@
                       [--set key=value ...] [--quiet]
     rpbsim-experiment --list
 
-``NAME`` is a spec in ``sim/conf/experiment/`` (``configs/experiment/``), ``PATH`` a YAML file.
+``NAME`` is a spec in ``configs/experiment/`` (installed as ``sim.conf.experiment``), ``PATH`` a YAML file.
 ``--set`` changes the spec before it is validated: ``replicates=5``, ``design.n=64``,
 ``steps=20``, ``population=classroom``, ``overrides=[spin_up=10]``,
 ``levers.admin.burden.high=0.8``, ``levers.admin.burden=[0.2,0.8]`` (values are YAML).
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rpbsim-experiment",
                                  description="Run an RPB-Sim experiment spec (design × scenarios × "
                                              "replicates), resumable, on local processes or Dask.")
-    ap.add_argument("spec", nargs="?", help="spec name (sim/conf/experiment/NAME.yaml) or YAML path")
+    ap.add_argument("spec", nargs="?", help="spec name (configs/experiment/NAME.yaml) or YAML path")
     ap.add_argument("--executor", choices=EXECUTORS, default="processes")
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     ap.add_argument("--address", default=None, help="Dask scheduler address (with --executor dask)")

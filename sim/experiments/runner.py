@@ -16,7 +16,6 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import pandas as pd
@@ -121,16 +120,6 @@ def _fn_name(run_fn) -> str | None:
     return f"{getattr(run_fn, '__module__', '?')}.{getattr(run_fn, '__qualname__', repr(run_fn))}"
 
 
-def _versions() -> dict[str, str]:
-    out = package_versions()
-    for name in EXTRA_PACKAGES:
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
 def _columns(spec: ExperimentSpec, table: pd.DataFrame) -> list[str]:
     head = ["point", "replicate", "seed", "scenario", *spec.lever_names, "status", "error"]
     if spec.metrics is not None:
@@ -184,7 +173,7 @@ def _metadata(spec, pl: Plan, table, series, executor, chunk_size, run_fn, count
         "overrides": {} if spec.is_function else base_overrides(spec),
         "files": {"runs": "runs.parquet", "csv": "runs.csv", "design": "design.parquet",
                   "series": None if series is None else "series.parquet", "parts": "parts/"},
-        "packages": _versions(),
+        "packages": package_versions(extra=EXTRA_PACKAGES),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "git_revision": git_revision(),
@@ -200,7 +189,7 @@ def run(spec, *, executor: str = "processes", workers: int | None = None, addres
     """Run an experiment and return its tidy table.
 
     Args:
-        spec: an :class:`ExperimentSpec`, a spec name (``sim/conf/experiment/<name>.yaml``),
+        spec: an :class:`ExperimentSpec`, a spec name (``configs/experiment/<name>.yaml``),
             a YAML path or a dict (see :func:`sim.experiments.load_spec`).
         executor: ``processes`` (local pool, default), ``dask`` or ``serial``.
         workers: worker processes (default ``os.cpu_count()``; with a Dask ``address`` the

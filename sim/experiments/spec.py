@@ -1,6 +1,6 @@
 """Experiment specs: what to vary, how to sample it, how often to replicate, what to keep.
 
-A spec is a YAML file in ``sim/conf/experiment/<name>.yaml`` (or any path, or a dict)::
+A spec is a YAML file in ``configs/experiment/<name>.yaml`` (or any path, or a dict)::
 
     name: burden_authority_grid
     scenarios: [baseline]                 # scenario presets, every one run at every point
@@ -222,7 +222,7 @@ class ExperimentSpec:
 
 
 def list_experiments() -> list[str]:
-    """Names of the specs shipped in ``sim/conf/experiment/``."""
+    """Names of the specs shipped in ``configs/experiment/``."""
     if not EXPERIMENT_DIR.is_dir():
         return []
     return sorted(p.name[:-5] for p in EXPERIMENT_DIR.iterdir() if p.name.endswith(".yaml"))

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import ConfigError
-from ..io import json_safe
+from ..io import json_safe, write_atomic, write_json_atomic
 
 __all__ = ["KEY", "RunStore", "write_atomic"]
 
@@ -39,22 +39,6 @@ KEY = ["scenario", "point", "replicate"]
 #: not change the ones already done).
 RESUMABLE_KEYS = ("name", "description", "scenarios", "replicates")
 _PART = re.compile(r"^(part|series)-(\d{5,})\.parquet$")
-
-
-def write_atomic(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file to ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_json(path: Path, data) -> None:
-    text = json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False, default=str)
-    write_atomic(path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
 
 
 class RunStore:
@@ -86,7 +70,7 @@ class RunStore:
         self.parts.mkdir(exist_ok=True)
         for tmp in self.parts.glob(".*.tmp-*"):
             tmp.unlink(missing_ok=True)
-        _write_json(spec_file, spec_dict)
+        write_json_atomic(spec_file, spec_dict)
 
     def clear(self) -> None:
         """Delete the files an experiment writes here (and nothing else)."""
@@ -203,7 +187,7 @@ class RunStore:
             write_atomic(self.path / "series.parquet", lambda p: series.to_parquet(p, index=False))
         else:
             (self.path / "series.parquet").unlink(missing_ok=True)
-        _write_json(self.path / "metadata.json", metadata)
+        write_json_atomic(self.path / "metadata.json", metadata)
 
 
 def _sorted(table: pd.DataFrame, scenarios: list[str], extra: list[str] = ()) -> pd.DataFrame:
