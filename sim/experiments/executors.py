@@ -13,7 +13,8 @@ them as failed.
   threads or locks of the parent (tqdm, Dask, a notebook kernel), which ``fork`` would.
   Where there is no forkserver (Windows) the pool spawns.
 * ``dask``: :mod:`distributed`. With ``address=None`` a ``LocalCluster`` of ``workers``
-  single-threaded worker processes on the loopback interface, closed at the end; with
+  single-threaded worker processes on the loopback interface (:func:`local_cluster`), closed
+  at the end; with
   ``address="tcp://host:8786"`` (or a ``Cluster`` object's ``scheduler_address``) the
   client connects to that scheduler and leaves it running.
 """
@@ -26,8 +27,8 @@ from collections.abc import Callable, Iterator
 
 from ..config import ConfigError
 
-__all__ = ["EXECUTORS", "DaskExecutor", "ProcessExecutor", "SerialExecutor", "make_executor",
-           "start_method"]
+__all__ = ["EXECUTORS", "DaskExecutor", "ProcessExecutor", "SerialExecutor", "local_cluster",
+           "make_executor", "start_method"]
 
 EXECUTORS = ("processes", "dask", "serial")
 #: Module a fresh worker imports before its first task (the model and the task runner).
@@ -97,6 +98,31 @@ class ProcessExecutor:
             yield futures.pop(fut), result
 
 
+#: Dask settings of the workers :func:`local_cluster` starts.
+LOCAL_WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
+
+
+def local_cluster(workers: int):
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes on 127.0.0.1,
+    without a dashboard.
+
+    Two Dask defaults that cost model runs time are off here (see :data:`LOCAL_WORKER_CONFIG`):
+    nannies start workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (to hand freed memory back to
+    the OS), which with glibc also pins the mmap threshold, so every large numpy array is a
+    fresh ``mmap``; and each worker samples its threads' stacks every 10 ms for the
+    dashboard's profile. The runs are short and their memory bounded, and there is no dashboard.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(LOCAL_WORKER_CONFIG):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            host="127.0.0.1", dashboard_address=None)
+
+
 class DaskExecutor:
     """Chunks as tasks of a Dask ``distributed`` cluster (local or at ``address``)."""
 
@@ -111,13 +137,12 @@ class DaskExecutor:
 
     def __enter__(self):
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError as e:  # pragma: no cover - the [dask] extra is installed by make venv
             raise ConfigError("executor", "dask", "an installed dask[distributed]",
                               "pip install 'rpb-sim[dask]'") from e
         if self.address is None:
-            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None)
+            self.cluster = local_cluster(self.workers)
             self.client = Client(self.cluster)
         else:
             self.client = Client(self.address)
