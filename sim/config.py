@@ -319,7 +319,9 @@ class MarketConfig:
                                     en="Outsourcing price",
                                     doc="Price paid to a provider per outsourced item (and per bought-in task ÷ 2).")
     provider_capacity: float = param(3.0, 0.0, 100.0, unit="items/provider-week", zh="专业机构产能",
-                                     en="Provider capacity", doc="Items one contracted provider can close per week.")
+                                     en="Provider capacity",
+                                     doc="Items one contracted provider can close per week when its contract is "
+                                         "paid in full (a contract paid in part buys that share of it).")
     provider_quality: float = param(0.85, 0.0, 1.0, unit="probability", zh="专业机构质量",
                                     en="Provider quality",
                                     doc="Probability a provider's closure is a real solution when fully monitored.")
@@ -346,7 +348,7 @@ class BudgetConfig:
                                  doc="Money a street can spend per week on incentives, time-bank credits, "
                                      "providers, monitoring, volunteer teams and inspections. When the bill is "
                                      "larger, every payment is cut pro rata and the cut levers act at the funded "
-                                     "share the following week.")
+                                     "share the following week (for providers: their capacity).")
     material_price: float = param(6.0, 0.0, 200.0, unit="hour-equivalents/participant-week",
                                   zh="物质激励单价", en="Material incentive price",
                                   doc="Payment per participating unit or organisation per week at material = 1.")

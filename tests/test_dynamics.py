@@ -37,6 +37,43 @@ def test_a_binding_budget_cuts_the_funded_levers_and_their_effect():
     assert rich.summary["budget_spent"] > poor.summary["budget_spent"]
 
 
+def test_an_underfunded_contract_delivers_its_funded_share_of_provider_capacity():
+    # Routing follows the contract signed (the set lever); a provider works the share of its
+    # capacity the street paid for, carrying part-weeks over: over four weeks a provider of
+    # capacity 2 closes 8, 4 or 2 items when paid in full, half or a quarter.
+    from sim.institutions.street import work_provider_items
+    from sim.items import Stage
+
+    closed = {}
+    for share in (1.0, 0.5, 0.25):
+        m = sim.RegionModel(rng=3, config="market_logic", spin_up=0, market__outsourcing=1.0,
+                            market__provider_capacity=2.0, items__min_processing=0,
+                            budget__street_budget=100_000.0)
+        for _ in range(12):
+            m.step()
+        queue = m.items.open_rows(Stage.PROVIDER)
+        providers, per_provider = np.unique(m.items.holder[queue], return_counts=True)
+        busy = providers[per_provider >= 8]  # a queue longer than four weeks' work
+        assert busy.size >= 3
+        m.funding = np.full(m.layout.n_streets, share)
+        for _ in range(4):
+            work_provider_items(m)
+        left = m.items.holder[m.items.open_rows(Stage.PROVIDER)]
+        closed[share] = {int(p): int(n - np.count_nonzero(left == p))
+                         for p, n in zip(providers, per_provider) if p in busy}
+    for share, expected in ((1.0, 8), (0.5, 4), (0.25, 2)):
+        assert set(closed[share].values()) == {expected}, (share, closed[share])
+
+
+def test_halving_the_budget_shrinks_full_reforms_items_solved():
+    over = ["population=classroom", "spin_up=52", "items.record=none", "steps=52"]
+    full = sim.run("full_reform", seed=4, overrides=over).summary
+    half = sim.run("full_reform", seed=4, overrides=over + ["budget.street_budget=150"]).summary
+    assert half["budget_spent"] <= 150 + 1e-9 < full["budget_spent"]
+    assert half["items_solved"] < full["items_solved"]
+    assert half["backlog"] > full["backlog"]
+
+
 def test_a_free_baseline_spends_little_and_remedies_cost_money():
     base = sim.run("baseline", seed=1, steps=20, overrides=SMALL).summary["budget_spent"]
     reform = sim.run("full_reform", seed=1, steps=20, overrides=SMALL).summary["budget_spent"]

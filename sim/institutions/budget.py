@@ -17,7 +17,9 @@ Pro-rata rule: if a street's bill exceeds ``budget.street_budget`` every payment
 the same factor f = budget / bill, so spending never exceeds the budget. Bills are computed at
 the set lever values (what the remedies ask for); next week the funded
 levers (material, time bank, recognition, outsourcing, monitoring, volunteer teams,
-observability) act at f times their set value (:data:`FUNDED_LEVERS`). Time costs (cadre
+observability) act at f times their set value (:data:`FUNDED_LEVERS`), except that items keep
+being routed to providers at the set outsourcing share and the providers' capacity is cut to f
+instead (:func:`sim.institutions.street.work_provider_items`). Time costs (cadre
 hours of the leading group, responsibility lists, fixed contact, cadre exchange) are paid in
 street staff hours instead (:func:`sim.institutions.admin.cadre_duties`).
 """

@@ -161,7 +161,7 @@ def paper_close(model, key: str) -> None:
     g = model.state[key]
     group = items.community[rows] if key == "communities" else items.street[rows]
     cost = np.full(rows.size, cfg.items.paper_close_hours)
-    done, spent = serve_queue(group, items.created[rows], cost, g.form_hours)
+    done, _spent = serve_queue(group, items.created[rows], cost, g.form_hours)
     # Partial paper work on an item is not kept: only whole formal replies count.
     used = np.bincount(group[done], weights=cost[done], minlength=g.form_hours.size)
     g.paper_hours = g.paper_hours + used

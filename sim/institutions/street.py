@@ -16,9 +16,11 @@ Each week the street goes through its queue:
    has no professional resources). Specialised items that were passed back and cannot be
    served this week are pushed down to their community (结果回流), adding to its load.
 
-Providers (Hart, Shleifer & Vishny 1997): each contracted provider closes at most
-``market.provider_capacity`` items a week, oldest first (an outside provider per street has
-the same capacity); its closure is a solution with probability quality =
+Providers (Hart, Shleifer & Vishny 1997): routing follows the contract the street signed
+(``market.outsourcing`` as set); each contracted provider closes at most f ×
+``market.provider_capacity`` items a week, oldest first, where f is the share of its bill the
+street paid last week (:mod:`.budget`; part-weeks carry over), and an outside provider per
+street has the same capacity; its closure is a solution with probability quality =
 ``provider_quality`` × (1 − ``quality_shading`` × (1 − monitoring)): unmonitored contractors
 shade the quality they cannot be held to. Every outsourced item is billed to the street at
 ``market.outsourcing_cost`` plus monitoring × ``monitoring_cost``.
@@ -104,7 +106,9 @@ def _route_specialised(model, route: np.ndarray) -> None:
     L, pool = model.layout, model.state["pool"]
     street = items.street[route]
     domain = items.domain[route]
-    outsource = items.outsource_draw[route] < model.lever("market.outsourcing")[street]
+    # Routing follows the contract the street signed (the set lever); what the street can pay
+    # for limits the provider's capacity instead (:func:`work_provider_items`).
+    outsource = items.outsource_draw[route] < model.lever("market.outsourcing", funded=False)[street]
     # 1a. outsourcing to a contracted professional organisation (or an outside provider)
     if outsource.any():
         r = route[outsource]
@@ -119,6 +123,7 @@ def _route_specialised(model, route: np.ndarray) -> None:
         items.handoffs[r] += 1
         items.needed[r] = cfg.items.hours_per_item * items.difficulty[r]
         items.substance_done[r] = 0.0
+        items.work_left[r] = 1.0  # in provider-weeks' items: one item of the provider's capacity
         model.mark_responded(r)
         S = model.layout.n_streets
         n_out = np.bincount(r_street, minlength=S)
@@ -166,11 +171,16 @@ def work_provider_items(model) -> None:
     holder = items.holder[rows]
     street = items.street[rows]
     # Group: a contracted organisation (its pool index), or the street's outside provider.
-    P = model.state["pool"].node.size
+    pool = model.state["pool"]
+    P = pool.node.size
     group = np.where(holder == EXTERNAL_PROVIDER, P + street, holder - L.unit0)
-    G = P + L.n_streets
-    done, _ = serve_queue(group, items.created[rows], np.ones(rows.size),
-                          np.full(G, m.provider_capacity))
+    # A contract paid in part buys that part of the provider's week (pro rata, like every bill).
+    capacity = m.provider_capacity * model.funding[np.concatenate([pool.street, np.arange(L.n_streets)])]
+    work = items.work_left[rows]
+    done, spent = serve_queue(group, items.created[rows], work, capacity)
+    # Part of a provider-week (a contract paid in part) is progress carried to next week.
+    partial = ~done
+    items.work_left[rows[partial]] = work[partial] - spent[partial]
     done &= model.steps - items.created[rows] >= cfg.items.min_processing
     monitoring = model.lever("market.monitoring")[street]
     quality = m.provider_quality * (1.0 - m.quality_shading * (1.0 - monitoring))
