@@ -139,6 +139,7 @@ class RegionModel(mesa.Model):
         self._ended: list[tuple[np.ndarray, np.ndarray]] = []
         self._satisfaction_cache = (None, None)
         self._pending = list(cfg.interventions)
+        self._scheduled_by_api: list[dict] = []  # interventions added by schedule_intervention
         late = [iv["step"] for iv in self._pending if iv["step"] > cfg.steps]
         if late:
             warnings.warn(f"interventions at steps {late} lie past the run's last step "
@@ -431,6 +432,55 @@ class RegionModel(mesa.Model):
             self.levers.apply(iv["set"], iv.get("streets"))
         self.history.grow(cfg.steps)
         self._sync_layers()
+
+    @property
+    def pending_interventions(self) -> tuple[dict, ...]:
+        """Interventions not yet applied (copies), in the order they will be applied."""
+        return tuple({**iv, "set": dict(iv["set"])} for iv in self._pending)
+
+    def schedule_intervention(self, values, *, step: int | None = None, streets=None) -> dict:
+        """Schedule lever changes mid-run, as the config's ``interventions`` do.
+
+        Args:
+            values: dotted field → value (``{"admin.burden": 0.3}``), checked like an
+                intervention in the config (range, type, fields drawn at build refused).
+            step: the step at whose start the values apply (default: the next step); it must
+                come after the current step.
+            streets: None (district-wide) or a street selector (a list of street indices or
+                ``{"share": x}``) for per-street fields, as in the config.
+
+        Returns the normalised intervention. A later call for the same step and streets is
+        merged into it (its values win), which is what applying both in order would do.
+        Interventions of a step apply after those the config lists for that step.
+
+        Raises:
+            ConfigError: naming the field, the value and what is allowed; also when a
+                district-wide change would break a cross-field rule of the current config.
+        """
+        from .compose import _flatten
+        from .config import to_dict, validate_interventions
+
+        step = self.steps + 1 if step is None else step
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step <= self.steps:
+            raise ConfigError("step", step, f"an integer after the current step ({self.steps})")
+        entry = {"step": int(step), "set": dict(values)}
+        if streets is not None:
+            entry["streets"] = streets
+        (entry,) = validate_interventions([entry], base=_flatten(to_dict(self.config)),
+                                          rules_over_time=False)
+        for iv in self._scheduled_by_api:
+            if (iv["step"] == entry["step"] and iv.get("streets") == entry.get("streets")
+                    and any(p is iv for p in self._pending)):
+                merged = {**iv["set"], **entry["set"]}
+                if streets is None:
+                    with_values(self.config, merged)  # raises if a cross-field rule breaks
+                iv["set"] = merged
+                return {**iv, "set": dict(merged)}
+        if streets is None:
+            with_values(self.config, entry["set"])
+        self._pending.append(entry)
+        self._scheduled_by_api.append(entry)
+        return {**entry, "set": dict(entry["set"])}
 
     def decide_participation(self) -> None:
         Resident.decide_all(self)

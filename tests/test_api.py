@@ -561,3 +561,65 @@ def test_pooled_cost_per_solved_item_is_all_resources_over_all_solved():
     s, h = m.summary(), m.history
     assert s["cost_per_solved_item_n"] == h.total("solved", 1, 20) == s["items_solved"] > 0
     assert s["cost_per_solved_item"] == pytest.approx(h.total("resources", 1, 20) / h.total("solved", 1, 20))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduling interventions mid-run (RegionModel.schedule_intervention)
+
+
+def _classroom(seed=5, **kw):
+    return sim.RegionModel(rng=seed, config="baseline", population="classroom", spin_up=4, steps=12,
+                           **kw)
+
+
+def test_a_scheduled_intervention_equals_the_same_intervention_in_the_config():
+    listed = _classroom(interventions=[{"step": 6, "set": {"admin.burden": 0.2}}])
+    scheduled = _classroom()
+    for _ in range(3):
+        scheduled.step()
+    iv = scheduled.schedule_intervention({"admin.burden": 0.2}, step=6)
+    assert iv == {"step": 6, "set": {"admin.burden": 0.2}}
+    assert scheduled.pending_interventions == (iv,)
+    while scheduled.steps < 12:
+        scheduled.step()
+    listed.run_model()
+    assert scheduled.config.admin.burden == 0.2
+    assert scheduled.pending_interventions == ()
+    pd.testing.assert_frame_equal(scheduled.timeseries(), listed.timeseries())
+
+
+def test_scheduling_twice_for_one_step_merges_and_the_later_value_wins():
+    m = _classroom()
+    m.step()
+    m.schedule_intervention({"admin.burden": 0.9})
+    out = m.schedule_intervention({"admin.burden": 0.1, "incentives.material": 0.4})
+    assert out == {"step": 2, "set": {"admin.burden": 0.1, "incentives.material": 0.4}}
+    assert len(m.pending_interventions) == 1
+    m.pending_interventions[0]["set"]["admin.burden"] = 0.7  # copies: the queue is unchanged
+    m.step()
+    assert (m.config.admin.burden, m.config.incentives.material) == (0.1, 0.4)
+
+
+def test_a_scheduled_pilot_changes_only_its_streets():
+    m = sim.RegionModel(rng=1, config="baseline", population="default", spin_up=2, steps=6)
+    m.schedule_intervention({"empowerment.street_authority": 0.9}, streets=[0, 2])
+    m.step()
+    assert m.lever("empowerment.street_authority").tolist() == [0.9, 0.3, 0.9, 0.3]
+
+
+@pytest.mark.parametrize(("values", "kw", "message"), [
+    ({"admin.burdn": 0.3}, {}, "did you mean 'admin.burden'"),
+    ({"admin.burden": 1.5}, {}, "invalid value for 'interventions[0].set.admin.burden': 1.5"),
+    ({"admin.burden": 0.3}, {"step": 1}, "invalid value for 'step': 1 (allowed: an integer after "
+                                         "the current step (1))"),
+    ({"admin.max_tasks_per_week": 3}, {"streets": [0]}, "a lever that can differ between streets"),
+    ({"empowerment.street_authority": 0.5}, {"streets": [7]}, "street indices in [0, 0]"),
+    ({"admin.campaign_length": 40}, {}, "40 (allowed: at most admin.campaign_period (13))"),
+])
+def test_a_bad_scheduled_intervention_is_refused_and_nothing_is_queued(values, kw, message):
+    m = _classroom()
+    m.step()
+    with pytest.raises(sim.ConfigError) as e:
+        m.schedule_intervention(values, **kw)
+    assert message in str(e.value)
+    assert m.pending_interventions == ()

@@ -108,7 +108,7 @@ def test_session_lever_mid_run_uses_the_intervention_mechanism():
     assert s.values["admin.burden"] == 1.0
     assert s.model.config.admin.burden == 0.8  # not before the next week
     assert s.set_lever("admin.burden", 0.2) == "next_week"  # replaces the pending change
-    assert sum(1 for iv in s.model._pending if iv["step"] == 4) == 1
+    assert sum(1 for iv in s.model.pending_interventions if iv["step"] == 4) == 1
     s.step(1)
     assert s.model.config.admin.burden == 0.2
     assert [(c.week, c.name, c.new) for c in s.changes] == [(4, "admin.burden", 0.2)]

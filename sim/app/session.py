@@ -32,7 +32,6 @@ from ..config import (
     POPULATION_PRESETS,
     ConfigError,
     field_spec,
-    validate_interventions,
 )
 from ..items import Reason
 from ..model import RegionModel
@@ -190,7 +189,6 @@ class Session:
             if model.layout.n_residents > MAX_RESIDENTS:
                 raise ConfigError("population", self.population, f"at most {MAX_RESIDENTS} residents")
             self.model = model
-            self._scheduled: dict[int, dict] = {}  # week -> the page's pending intervention
             self.changes = []
             self.pending_build = set()
             self.generation += 1
@@ -268,16 +266,10 @@ class Session:
                 self.pending_build.add(name)
                 return "on_reset"
             week = model.steps + 1
-            (iv,) = validate_interventions([{"step": week, "set": {name: value}}])
             # The model's own intervention queue, applied at the start of step ``week`` (after
             # the scenario's own interventions of that week). A second move before that week
-            # updates the page's pending intervention instead of adding another.
-            mine = self._scheduled.get(week)
-            if mine is not None and any(p is mine for p in model._pending):
-                mine["set"][name] = iv["set"][name]
-            else:
-                model._pending.append(iv)
-                self._scheduled[week] = iv
+            # updates the pending change instead of adding another.
+            model.schedule_intervention({name: value}, step=week)
             self.changes = [c for c in self.changes if not (c.week == week and c.name == name)]
             was = _config_value(model.config, name)
             self.changes.append(Change(week, name, float(was), float(value)))
