@@ -12,6 +12,7 @@ Public API::
 
 from .compose import compose, list_scenarios
 from .config import ConfigError, RPBConfig
+from .io import RunLoadError
 from .metrics import METRIC_NAMES, METRICS
 from .model import RegionModel
 from .runner import RunResult, run, run_config
@@ -22,6 +23,7 @@ __all__ = [
            "ConfigError",
            "RPBConfig",
            "RegionModel",
+           "RunLoadError",
            "RunResult",
            "compose",
            "list_scenarios",

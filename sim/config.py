@@ -404,8 +404,9 @@ class ItemsConfig:
     record: str = param("memory", unit="", zh="事项记录方式", en="Item records",
                         doc="Keep item rows in memory, stream them to disk, or keep none.",
                         choices=("memory", "stream", "none"))
-    stream_path: str = param("", unit="path", zh="事项流式文件", en="Item stream file",
-                             doc="Parquet file for streamed item rows (record = stream); empty = temporary file.")
+    stream_path: str = param("", unit="path", zh="事项流式文件夹", en="Item stream folder",
+                             doc="Folder of Parquet parts for streamed item rows (record = stream; hand-offs in "
+                                 "<name>.handoffs.parquet beside it); empty = a temporary folder.")
 
 
 @dataclass

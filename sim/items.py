@@ -16,7 +16,9 @@ counters that the metrics need are kept separately and never compacted.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,15 +78,32 @@ class RecordSink:
     them a table (:meth:`write_columns`). In memory, columns stay columns until the rows are
     read (:meth:`frame`), when consecutive column chunks are joined and made one table: the
     same table as joining the chunks' tables, built once instead of at every compaction.
+
+    Streamed (``mode="stream"``), ``path`` is a **folder** of Parquet parts: every batch of
+    rows the sink is given (the items closed since the last compaction, a flush of the event
+    log) becomes one file, ``part-000000.parquet``, ``part-000001.parquet``, … written under a
+    hidden temporary name and renamed into place. Nothing stays open between writes, so the
+    folder only ever holds whole, readable parts: a run killed at any moment (SIGKILL,
+    Ctrl-C, an exception) loses only the rows not yet handed to the sink, and what is on disk
+    reads as one table, in order, with ``pandas.read_parquet(path)`` or :meth:`read`. No
+    writer metadata accumulates in memory however long the run. An empty ``path`` streams to
+    a new temporary folder. The folder is made at the first write; parts left there by an
+    earlier run (and a file of the same name, the single-file stream of older versions) are
+    removed then; other files in it are left alone.
     """
+
+    #: File name of part ``n`` of a stream folder.
+    PART = "part-{:06d}.parquet"
+    _PART_RE = re.compile(r"^part-(\d{6,})\.parquet$")
+    _PART_TMP_RE = re.compile(r"^\.part-\d{6,}\.parquet\.tmp-\d+$")
 
     def __init__(self, mode: str, path: str = ""):
         self.mode = mode
         # tables, or (columns, to_frame) pairs of rows kept as numpy columns
         self._chunks: list = []
-        self._writer = None
         self.path = path
         self.n_rows = 0
+        self._next_part: int | None = None  # streaming: number of the next part (None: none yet)
 
     def write(self, frame: pd.DataFrame) -> None:
         self.n_rows += len(frame)
@@ -93,16 +112,7 @@ class RecordSink:
         if self.mode == "memory":
             self._chunks.append(frame)
             return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._writer is None:
-            if not self.path:
-                fd, self.path = tempfile.mkstemp(suffix=".parquet", prefix="rpbsim-items-")
-                os.close(fd)
-            self._writer = pq.ParquetWriter(self.path, table.schema)
-        self._writer.write_table(table)
+        self._write_part(frame)
 
     def write_columns(self, columns: dict[str, np.ndarray], to_frame) -> None:
         """Write rows given as equal-length numpy ``columns``; ``to_frame(columns)`` is their
@@ -114,6 +124,58 @@ class RecordSink:
         self.n_rows += n
         if self.mode == "memory" and n:
             self._chunks.append((columns, to_frame))
+
+    def _start_stream(self) -> None:
+        """Make the stream folder (a temporary one when ``path`` is empty) and clear it of
+        an earlier run's parts."""
+        if not self.path:
+            self.path = tempfile.mkdtemp(suffix=".parquet", prefix="rpbsim-items-")
+        folder = Path(self.path)
+        if folder.is_file():  # an older version's single-file stream
+            folder.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in folder.iterdir():
+            if self._PART_RE.match(f.name) or self._PART_TMP_RE.match(f.name):
+                f.unlink()
+        self._next_part = 0
+
+    def _write_part(self, frame: pd.DataFrame) -> None:
+        """Write ``frame`` as the next part of the stream folder, atomically."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from .io import write_atomic
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._next_part is None:
+            self._start_stream()
+        part = Path(self.path) / self.PART.format(self._next_part)
+        write_atomic(part, lambda tmp: pq.write_table(table, tmp))
+        self._next_part += 1
+
+    @classmethod
+    def parts(cls, path: str | os.PathLike) -> list[Path]:
+        """The whole parts of a stream folder, in the order they were written (hidden
+        temporary files of a write that was cut short are not parts)."""
+        folder = Path(path)
+        if not folder.is_dir():
+            return []
+        found = [(int(m.group(1)), f) for f in folder.iterdir()
+                 if (m := cls._PART_RE.match(f.name))]
+        return [f for _, f in sorted(found)]
+
+    @classmethod
+    def read(cls, path: str | os.PathLike, columns=()) -> pd.DataFrame:
+        """The rows of a stream folder (what :meth:`frame` gives after a run; after a run
+        that was cut short, the rows of every part written), or of an older version's
+        single stream file. An empty table with ``columns`` when there are no parts."""
+        p = Path(path)
+        if p.is_file():
+            return pd.read_parquet(p)
+        parts = cls.parts(p)
+        if not parts:
+            return pd.DataFrame(columns=list(columns))
+        return pd.read_parquet(parts)
 
     def _join_column_chunks(self) -> None:
         """Replace each run of consecutive column chunks (same ``to_frame``) by one table."""
@@ -133,19 +195,16 @@ class RecordSink:
         self._chunks = out
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        """Nothing to close: every part is a whole file once written (kept for callers)."""
 
     def frame(self, columns) -> pd.DataFrame | None:
         """All rows written so far (None when nothing is kept)."""
         if self.mode == "none":
             return None
         if self.mode == "stream":
-            self.close()
-            if not self.path or not os.path.exists(self.path):
+            if self._next_part is None:  # nothing streamed by this sink (yet)
                 return pd.DataFrame(columns=columns)
-            return pd.read_parquet(self.path)
+            return self.read(self.path, columns)
         if not self._chunks:
             return pd.DataFrame(columns=columns)
         self._join_column_chunks()

@@ -255,6 +255,8 @@ class StreetLog:
 
     #: What is counted for each street and week (rows of the count arrays).
     KINDS = ("closed", "solved", "expired", "assigned", "returned")
+    #: Weeks of rows joined into one block of arrays (keeps memory per week flat in long runs).
+    BLOCK = 52
 
     def __init__(self, n_streets: int):
         self.S = n_streets
@@ -265,7 +267,8 @@ class StreetLog:
         self._window_sum = np.zeros((len(self.KINDS), n_streets))
         self._window = None
         self._structure = None  # per-street counts that do not change (first collection)
-        self.rows: list[pd.DataFrame] = []
+        self.rows: list[dict[str, np.ndarray]] = []  # the rows of the weeks since the last block
+        self._blocks: list[dict[str, np.ndarray]] = []  # earlier rows, BLOCK weeks at a time
 
     def add_ended(self, street, closed, solved, assigned, returned) -> None:
         """Count items that ended this step by street (``closed`` a bool array: else expired)."""
@@ -350,8 +353,17 @@ class StreetLog:
             for k in ("closure_rate", "resolution_rate", "return_flow_rate"):
                 row[k] = np.full(S, np.nan)
         self.rows.append(row)
+        if len(self.rows) >= self.BLOCK:
+            self._blocks.append(_join(self.rows))
+            self.rows = []
 
     def frame(self) -> pd.DataFrame:
-        if not self.rows:
+        chunks = self._blocks + self.rows
+        if not chunks:
             return pd.DataFrame()
-        return pd.DataFrame({k: np.concatenate([r[k] for r in self.rows]) for k in self.rows[0]})
+        return pd.DataFrame(_join(chunks))
+
+
+def _join(rows: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Rows (dicts of arrays with the same keys) joined column by column."""
+    return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}

@@ -543,6 +543,8 @@ class RegionModel(mesa.Model):
         self.street_log.close_week(self.config.metrics.window)
         if self.steps % COMPACT_EVERY == 0:
             self.items.compact()
+            if self.events.sink.mode == "stream":  # hand-offs reach disk as often as items
+                self.events.flush()
         self.check_conservation()
         if collect:
             self._collect()
