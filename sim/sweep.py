@@ -344,7 +344,9 @@ def run_job(cfg) -> dict:
         print(job_line({**previous, "job": hc.job.num}, swept, skipped=True), flush=True)
         return previous
     record = {"job": hc.job.num, "overrides": overrides, "params": job_params(overrides),
-              "scenario": hc.runtime.choices.get("scenario"), "seed": cfg.get("seed"),
+              # the config's name: a preset's, or a scenario file's (its stem unless it names
+              # itself), which hydra's group choice would report as the default preset
+              "scenario": cfg.get("name") or hc.runtime.choices.get("scenario"), "seed": cfg.get("seed"),
               "started": now()}
     record.update(execute(cfg, job_dir))
     job_dir.mkdir(parents=True, exist_ok=True)

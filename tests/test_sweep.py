@@ -225,3 +225,15 @@ def test_joblib_launcher_runs_the_jobs_and_merges(tmp_path):
     assert len(job_lines(proc.stdout)) == 2
     table = pd.read_parquet(sweep_dir / "runs.parquet")
     assert sorted(table["seed"]) == [1, 2] and (table["status"] == "ok").all()
+
+
+def test_a_sweep_over_a_scenario_file_records_the_files_scenario(tmp_path):
+    (tmp_path / "my_reform.yaml").write_text("admin:\n  burden: 0.3\n", encoding="utf-8")
+    sweep_dir = tmp_path / "sweep"
+    proc = multirun(sweep_dir, "scenario=my_reform.yaml", "seed=1,2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_parquet(sweep_dir / "runs.parquet")
+    assert list(table["scenario"]) == ["my_reform", "my_reform"]
+    records = [json.loads(p.read_text()) for p in job_files(sweep_dir)]
+    assert {r["scenario"] for r in records} == {"my_reform"}
+    assert {r["config"]["admin"]["burden"] for r in records} == {0.3}
