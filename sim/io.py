@@ -31,8 +31,8 @@ import pandas as pd
 
 from .config import to_dict
 
-__all__ = ["RunLoadError", "git_revision", "json_safe", "load_run", "package_versions", "run_metadata",
-           "save_run", "write_atomic", "write_json_atomic"]
+__all__ = ["RunLoadError", "git_revision", "json_safe", "load_run", "package_versions", "parquet_problem",
+           "read_json_object", "run_metadata", "save_run", "write_atomic", "write_json_atomic"]
 
 #: Tables written as Parquet + CSV (when the result has them).
 TABLES = ("timeseries", "streets", "by_street")
@@ -267,7 +267,7 @@ def _check_run_folder(p: Path) -> None:
                                            f"{', '.join(present)})")
 
 
-def _read_json_object(f: Path, required=()) -> dict:
+def read_json_object(f: Path, required=()) -> dict:
     """A JSON object read from ``f``, with the keys ``required``; else RunLoadError."""
     try:
         raw = f.read_bytes()
@@ -299,7 +299,7 @@ def _starts_with(raw: bytes) -> str:
     return f"it starts with {raw[:16]!r}"
 
 
-def _parquet_problem(f: Path, error: BaseException) -> str:
+def parquet_problem(f: Path, error: BaseException) -> str:
     """What is wrong with a Parquet file that pyarrow could not read."""
     try:
         size = f.stat().st_size
@@ -331,7 +331,7 @@ def _read_parquet(p: Path, name: str) -> pd.DataFrame:
     except MemoryError:
         raise
     except Exception as e:  # any reader error: say what is wrong with the file
-        raise RunLoadError(f, _parquet_problem(f, e)) from e
+        raise RunLoadError(f, parquet_problem(f, e)) from e
     need = TABLE_COLUMNS[name]
     missing = [c for c in need if c not in columns]
     if name == "timeseries" and not missing:
@@ -348,7 +348,7 @@ def _read_parquet(p: Path, name: str) -> pd.DataFrame:
     except MemoryError:
         raise
     except Exception as e:  # (the same)
-        raise RunLoadError(f, _parquet_problem(f, e)) from e
+        raise RunLoadError(f, parquet_problem(f, e)) from e
 
 
 def _check_summary(p: Path, summary: dict, timeseries: pd.DataFrame) -> None:
@@ -404,7 +404,7 @@ def load_run(path: str | os.PathLike):
 
     p = Path(path)
     _check_run_folder(p)
-    meta = _read_json_object(p / "metadata.json", METADATA_KEYS)
+    meta = read_json_object(p / "metadata.json", METADATA_KEYS)
     if meta["config"] is not None and not isinstance(meta["config"], dict):
         raise RunLoadError(p / "metadata.json", f"'config' is a {type(meta['config']).__name__}, "
                                                 "not an object: not the metadata of a saved run")
@@ -412,7 +412,7 @@ def load_run(path: str | os.PathLike):
     if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
         raise RunLoadError(p / "metadata.json", f"format_version {version!r}: this version of "
                                                 f"RPB-Sim reads saved runs of format 1 to {FORMAT_VERSION}")
-    summary = _read_json_object(p / "summary.json")
+    summary = read_json_object(p / "summary.json")
     timeseries = _read_parquet(p, "timeseries")
     if not timeseries["step"].is_unique:
         raise RunLoadError(p / "timeseries.parquet", "not a timeseries table: steps repeat "

@@ -26,10 +26,18 @@ from .design import Design, build_design
 from .executors import make_executor, start_method
 from .seeds import replicate_seeds
 from .spec import ExperimentSpec, load_spec
-from .store import RunStore
+from .store import (
+    RUN_COLUMNS,
+    SERIES_COLUMNS,
+    ResultFileError,
+    RunStore,
+    read_json_object,
+    read_table,
+)
 from .tasks import RunContext, RunFn, RunTask, base_overrides, failed_row, run_chunk
 
-__all__ = ["DEFAULT_ROOT", "ExperimentResult", "Plan", "default_out", "plan", "run"]
+__all__ = ["DEFAULT_ROOT", "ExperimentResult", "Plan", "ResultFileError", "default_out",
+           "load_experiment", "plan", "run"]
 
 #: Parent folder of experiment outputs when ``out`` is not given (relative to the cwd).
 DEFAULT_ROOT = Path("outputs") / "experiments"
@@ -64,6 +72,79 @@ class ExperimentResult:
     @property
     def n_failed(self) -> int:
         return int((self.table["status"] != "ok").sum())
+
+
+#: Keys every experiment's ``metadata.json`` has.
+METADATA_KEYS = ("name", "spec", "scenarios", "levers", "metrics", "series", "runs", "executor")
+
+
+def load_experiment(path: str | os.PathLike) -> ExperimentResult:
+    """The results an experiment wrote to ``path`` (``runs.parquet``, ``metadata.json``,
+    ``series.parquet``), checked, as the :class:`ExperimentResult` :func:`run` returned.
+
+    Raises:
+        ResultFileError: (a :class:`sim.ConfigError`) naming the file, what is wrong and what
+            to do, when ``path`` is not an experiment folder, the experiment did not finish
+            (no ``metadata.json``: interrupted, or still running), ``metadata.json`` is not
+            JSON or lacks its keys, a Parquet file is cut short, not Parquet or another table
+            (key columns, levers or metrics missing), runs repeat, or the table and
+            ``metadata.json`` disagree on the run counts. Never a raw pyarrow or JSON error.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise ResultFileError(p, "no such folder" if not p.exists() else "not a folder",
+                              "give the output folder of an experiment (outputs/experiments/<name>/)")
+    meta_file = p / "metadata.json"
+    if not meta_file.is_file():
+        if RunStore(p)._has_runs():
+            raise ResultFileError(p, "the experiment did not finish (no metadata.json: it was "
+                                     "interrupted, or is still running)",
+                                  "run it again to resume: its finished runs are reused")
+        raise ResultFileError(p, "not an experiment's output folder (no metadata.json, runs.parquet "
+                                 "or parts/)", "give the folder run() or rpbsim-experiment wrote")
+    meta = read_json_object(meta_file, METADATA_KEYS, "the metadata.json of an experiment")
+    runs = meta["runs"]
+    anew = "run the experiment again to write it anew (its finished runs are reused)"
+    if not isinstance(runs, dict) or not all(isinstance(runs.get(k), int) for k in ("ok", "failed")):
+        raise ResultFileError(meta_file, f"'runs' is {runs!r}, not the run counts of an experiment", anew)
+    for key in ("metrics", "series"):
+        if meta[key] is not None and not (isinstance(meta[key], list)
+                                          and all(isinstance(c, str) for c in meta[key])):
+            raise ResultFileError(meta_file, f"{key!r} is {meta[key]!r}, not a list of column names", anew)
+    try:
+        spec = load_spec(meta["spec"])
+    except ConfigError as e:
+        raise ResultFileError(meta_file, f"its 'spec' is not a valid experiment spec ({e})",
+                              anew) from e
+    metrics = meta["metrics"] or []
+    table = read_table(p / "runs.parquet", RUN_COLUMNS, "a table of runs")
+    missing = [c for c in ["seed", *spec.lever_names, *metrics] if c not in table.columns]
+    if missing:
+        raise ResultFileError(p / "runs.parquet", "not the table of this experiment: missing "
+                                                  f"column{'s' if len(missing) > 1 else ''} "
+                                                  f"{', '.join(missing)} (named in metadata.json)",
+                              "run the experiment again to write both anew (its finished runs are reused)")
+    repeated = table.duplicated(["scenario", "point", "replicate"])
+    if repeated.any():
+        first = table.loc[repeated, ["scenario", "point", "replicate"]].iloc[0].tolist()
+        raise ResultFileError(p / "runs.parquet", f"{int(repeated.sum())} run(s) appear twice "
+                                                  f"(first: scenario, point, replicate = {first})",
+                              "delete it and run the experiment again: it is merged again from parts/")
+    n_ok = int((table["status"] == "ok").sum())
+    if (n_ok, len(table) - n_ok) != (runs["ok"], runs["failed"]):
+        raise ResultFileError(p / "runs.parquet", f"it holds {n_ok} ok and {len(table) - n_ok} failed "
+                                                  f"runs, metadata.json says {runs['ok']} and "
+                                                  f"{runs['failed']}: they are not from the same attempt",
+                              "run the experiment again to write both anew (its finished runs are reused)")
+    series = None
+    if meta["series"]:
+        series = read_table(p / "series.parquet", SERIES_COLUMNS, "a table of per-step series")
+        missing = [c for c in meta["series"] if c not in series.columns]
+        if missing:
+            raise ResultFileError(p / "series.parquet", f"missing series {', '.join(missing)} "
+                                                        "(named in metadata.json)",
+                                  anew)
+    return ExperimentResult(spec=spec, table=table, metadata=meta, path=p, series=series)
 
 
 @dataclass
@@ -117,7 +198,8 @@ def _chunks(tasks: list[RunTask], workers: int, size: int | None, is_fn: bool) -
 def _fn_name(run_fn) -> str | None:
     if run_fn is None:
         return None
-    return f"{getattr(run_fn, '__module__', '?')}.{getattr(run_fn, '__qualname__', repr(run_fn))}"
+    name = getattr(run_fn, "__qualname__", None) or type(run_fn).__qualname__  # or a callable object
+    return f"{getattr(run_fn, '__module__', '?')}.{name}"
 
 
 def _columns(spec: ExperimentSpec, table: pd.DataFrame) -> list[str]:
@@ -168,7 +250,8 @@ def _metadata(spec, pl: Plan, table, series, executor, chunk_size, run_fn, count
         "runs": counts,
         "executor": {"kind": executor.kind, "workers": executor.workers,
                      "address": getattr(executor, "address", None), "chunk_size": chunk_size,
-                     "start_method": start_method() if executor.kind == "processes" else None},
+                     "start_method": start_method() if executor.kind == "processes" else None,
+                     **_fault_counts(executor)},
         "run_fn": _fn_name(run_fn),
         "overrides": {} if spec.is_function else base_overrides(spec),
         "files": {"runs": "runs.parquet", "csv": "runs.csv", "design": "design.parquet",
@@ -181,6 +264,15 @@ def _metadata(spec, pl: Plan, table, series, executor, chunk_size, run_fn, count
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": wall_s,
     }
+
+
+def _fault_counts(executor) -> dict:
+    """How often workers died under this attempt's chunks (see :mod:`.executors`): local pool
+    ``worker_deaths`` (times the pool broke and was restarted); Dask ``killed_worker`` (chunks
+    the scheduler gave up on after its own retries)."""
+    if executor.kind == "dask":
+        return {"killed_worker": getattr(executor, "killed_worker", 0)}
+    return {"worker_deaths": getattr(executor, "worker_deaths", 0)}
 
 
 def run(spec, *, executor: str = "processes", workers: int | None = None, address: str | None = None,
@@ -239,14 +331,22 @@ def run(spec, *, executor: str = "processes", workers: int | None = None, addres
                      time.perf_counter() - t0)
     store.write_results(table, series, meta)
     if progress:
-        print(summary_line(spec.name, counts, path), flush=True)
+        print(summary_line(spec.name, counts, path, meta["executor"]), flush=True)
     return ExperimentResult(spec=spec, table=table, metadata=meta, path=path, series=series)
 
 
-def summary_line(name: str, counts: dict, path: Path) -> str:
+def summary_line(name: str, counts: dict, path: Path, executor: dict | None = None) -> str:
+    """The line :func:`run` prints at the end (``executor``: the metadata's, for worker deaths)."""
     failed = counts["failed"]
     text = (f"{name}: {counts['ok']} of {counts['total']} runs ok, {failed} failed "
             f"({counts['run_now']} run now, {counts['reused']} from earlier parts) -> {path}")
+    executor = executor or {}
+    if executor.get("worker_deaths"):
+        text += (f"\n  a worker process died {executor['worker_deaths']} time(s): the runs it held "
+                 "were run again")
+    if executor.get("killed_worker"):
+        text += (f"\n  Dask gave up on {executor['killed_worker']} task(s) whose workers died "
+                 "(KilledWorker): their runs were split up and run again, or recorded as failed")
     if failed:
         text += "\n  failed runs have status 'failed' and the error text in runs.parquet"
     return text

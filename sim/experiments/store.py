@@ -15,11 +15,18 @@ Every file is written to a temporary name in the same folder and renamed into pl
 skips the runs they hold (those with status ``ok``; failed runs are tried again) and the merge
 keeps, for each (scenario, point, replicate), the row of the latest part. A series part is
 written before its runs part, so a series part without a runs part is ignored. No pickles.
+Temporary files a killed experiment left behind are deleted when the folder is opened again;
+``metadata.json`` is deleted before the final files are rewritten and written last, so it is
+there only beside a complete set of them.
+
+Every Parquet file is checked when it is read (resume, merge, :func:`sim.experiments.runner.load_experiment`):
+one that is cut short, not Parquet, or another table (without the key columns ``scenario``,
+``point``, ``replicate``, ``status``) raises :class:`ResultFileError` naming the file, what is
+wrong and what to do, never a raw pyarrow error.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -29,12 +36,142 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import ConfigError
-from ..io import json_safe, write_atomic, write_json_atomic
+from ..io import json_safe, parquet_problem, write_atomic, write_json_atomic
 
-__all__ = ["KEY", "RunStore", "write_atomic"]
+__all__ = ["KEY", "ResultFileError", "RunStore", "read_json_object", "write_atomic"]
 
 #: The columns that identify a run.
 KEY = ["scenario", "point", "replicate"]
+#: Columns every table of runs (a part, ``runs.parquet``) has, with their kind of type.
+RUN_COLUMNS = {"scenario": "string", "point": "integer", "replicate": "integer", "status": "string"}
+#: Columns every table of per-step series has.
+SERIES_COLUMNS = {"scenario": "string", "point": "integer", "replicate": "integer", "step": "integer"}
+STATUSES = ("ok", "failed")
+#: Files an experiment writes in its folder (beside ``parts/``).
+FILES = ("spec.json", "design.parquet", "design.csv", "runs.parquet", "runs.csv", "series.parquet",
+         "metadata.json")
+
+
+class ResultFileError(ConfigError):
+    """A file in an experiment's output folder that cannot be used: cut short, not the format
+    its name says, another table than its name says, or disagreeing with the others. The
+    message names the file, what is wrong, and what to do::
+
+        outputs/experiments/grid/parts/part-00003.parquet: truncated Parquet file: its end (the
+        footer) is missing, the file was cut short (1,204 bytes) — delete it and run the
+        experiment again: the runs it held are run again (or kept from runs.parquet)
+
+    A :class:`sim.ConfigError` (field ``out``), so the command line prints it and exits 2.
+
+    Attributes:
+        path: the file (or folder) at fault.
+        problem: what is wrong with it.
+        remedy: what to do.
+    """
+
+    def __init__(self, path, problem: str, remedy: str = ""):
+        self.path = Path(path)
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__("out", str(self.path), "an experiment's output folder", problem)
+
+    def _message(self) -> str:
+        return f"{self.path}: {self.problem}" + (f" — {self.remedy}" if self.remedy else "")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.problem, self.remedy)
+
+
+def _remedy(path: Path) -> str:
+    """What to do about an unusable file ``path`` of an experiment folder."""
+    m = _PART.match(path.name)
+    if m and m.group(1) == "part":
+        return ("delete it and run the experiment again: the runs it held are run again (or kept "
+                "from runs.parquet)")
+    if m:
+        return (f"delete it and part-{m.group(2)}.parquet beside it, and run the experiment again: "
+                "those runs are run again")
+    if path.name == "runs.parquet":
+        return ("delete it (and runs.csv, metadata.json) and run the experiment again: the table is "
+                "merged again from parts/, and runs no longer there are run again")
+    if path.name == "series.parquet":
+        return ("delete it and runs.parquet (and runs.csv, metadata.json), and run the experiment "
+                "again: both are merged again from parts/, and runs no longer there are run again")
+    return "run the experiment again to write it anew (its finished runs are reused)"
+
+
+def _kind_of(arrow_type) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_integer(arrow_type):
+        return "integer"
+    if (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+            or getattr(pa.types, "is_string_view", lambda _: False)(arrow_type)):
+        return "string"
+    if pa.types.is_dictionary(arrow_type):
+        return _kind_of(arrow_type.value_type)
+    return str(arrow_type)
+
+
+def read_table(path: Path, need: dict[str, str], what: str, columns: list[str] | None = None,
+               remedy: str | None = None) -> pd.DataFrame:
+    """The Parquet table at ``path``, checked to be whole and to have the columns ``need``
+    (name → ``integer``/``string``) of ``what`` (e.g. "a table of runs"); else
+    :class:`ResultFileError`."""
+    import pyarrow.parquet as pq
+
+    remedy = _remedy(path) if remedy is None else remedy
+    try:
+        schema = pq.read_schema(path)
+    except MemoryError:
+        raise
+    except Exception as e:  # any reader error: say what is wrong with the file
+        raise ResultFileError(path, parquet_problem(path, e), remedy) from e
+    names = list(schema.names)
+    missing = [c for c in need if c not in names]
+    if missing:
+        shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
+        raise ResultFileError(path, f"not {what} of an experiment: missing column"
+                                    f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                                    f"(it has {shown or 'no columns'})", remedy)
+    wrong = [f"{c} is {_kind_of(schema.field(c).type)}, not {kind}" for c, kind in need.items()
+             if _kind_of(schema.field(c).type) not in (kind, "null")]  # null: a table without rows
+    if wrong:
+        raise ResultFileError(path, f"not {what} of an experiment: {'; '.join(wrong)}", remedy)
+    try:
+        table = pd.read_parquet(path, columns=columns)
+    except MemoryError:
+        raise
+    except Exception as e:  # (the same)
+        raise ResultFileError(path, parquet_problem(path, e), remedy) from e
+    if "status" in need and "status" in table.columns:
+        bad = sorted(set(table["status"].dropna().astype(str)) - set(STATUSES))
+        if bad or table["status"].isna().any():
+            raise ResultFileError(path, f"not {what} of an experiment: status "
+                                        f"{', '.join(map(repr, bad)) or 'missing'} (expected 'ok' "
+                                        "or 'failed')", remedy)
+    return table
+
+
+def read_json_object(path: Path, required=(), what: str = "", remedy: str | None = None) -> dict:
+    """The JSON object in ``path`` with the keys ``required`` (else it is not ``what``); else
+    :class:`ResultFileError`."""
+    from ..io import RunLoadError
+    from ..io import read_json_object as read_run_json
+
+    remedy = _remedy(path) if remedy is None else remedy
+    try:
+        data = read_run_json(path)
+    except RunLoadError as e:
+        raise ResultFileError(path, e.reason, remedy) from e
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise ResultFileError(path, f"missing key{'s' if len(missing) > 1 else ''} "
+                                    f"{', '.join(map(repr, missing))}: not {what or 'this file'}",
+                              remedy)
+    return data
+
+
 #: Spec keys that may change between a run and its resumption (they add or drop runs, but do
 #: not change the ones already done).
 RESUMABLE_KEYS = ("name", "description", "scenarios", "replicates")
@@ -57,9 +194,12 @@ class RunStore:
         self.path.mkdir(parents=True, exist_ok=True)
         if not resume:
             self.clear()
+        self._remove_temporaries()
         spec_file = self.path / "spec.json"
         if spec_file.exists() and self._has_runs():
-            old = json.loads(spec_file.read_text(encoding="utf-8"))
+            old = read_json_object(spec_file, remedy="delete it to reuse the runs here without "
+                                   "checking their spec, or run with resume=False (--no-resume) to "
+                                   "start afresh")
             differ = [k for k in sorted(set(old) | set(spec_dict))
                       if k not in RESUMABLE_KEYS and json_safe(old.get(k)) != json_safe(spec_dict.get(k))]
             if differ:
@@ -68,16 +208,22 @@ class RunStore:
                                   "it holds runs of a different experiment (differs in: "
                                   + ", ".join(differ) + ")")
         self.parts.mkdir(exist_ok=True)
-        for tmp in self.parts.glob(".*.tmp-*"):
-            tmp.unlink(missing_ok=True)
         write_json_atomic(spec_file, spec_dict)
+
+    def _remove_temporaries(self) -> None:
+        """Delete the temporary files (``.<name>.tmp-<pid>``) a killed experiment left: in
+        ``parts/``, and of this folder's own files."""
+        for tmp in self.parts.glob(".*.tmp-*") if self.parts.is_dir() else ():
+            tmp.unlink(missing_ok=True)
+        for name in FILES:
+            for tmp in self.path.glob(f".{name}.tmp-*"):
+                tmp.unlink(missing_ok=True)
 
     def clear(self) -> None:
         """Delete the files an experiment writes here (and nothing else)."""
         shutil.rmtree(self.parts, ignore_errors=True)
         self._next = None
-        for name in ("spec.json", "design.parquet", "design.csv", "runs.parquet", "runs.csv",
-                     "series.parquet", "metadata.json"):
+        for name in FILES:
             (self.path / name).unlink(missing_ok=True)
 
     def _has_runs(self) -> bool:
@@ -129,7 +275,7 @@ class RunStore:
         """Keys ``(scenario, point, replicate)`` whose latest row has status ``ok``."""
         latest: dict[tuple, str] = {}
         for _, path in self._sources("part"):
-            t = pd.read_parquet(path, columns=[*KEY, "status"])
+            t = read_table(path, RUN_COLUMNS, "a table of runs", columns=[*KEY, "status"])
             for s, p, r, st in zip(t["scenario"], t["point"], t["replicate"], t["status"], strict=True):
                 latest[(str(s), int(p), int(r))] = str(st)
         return {k for k, st in latest.items() if st == "ok"}
@@ -140,7 +286,7 @@ class RunStore:
         order, point, replicate); ``columns`` first in that order, any others after."""
         frames = []
         for order, path in self._sources("part"):
-            t = pd.read_parquet(path)
+            t = read_table(path, RUN_COLUMNS, "a table of runs")
             t["_order"] = order
             frames.append(t)
         if not frames:
@@ -161,7 +307,7 @@ class RunStore:
         """Per-step series of the runs in ``table`` (from the latest part holding each run)."""
         frames = []
         for order, path in self._sources("series"):
-            t = pd.read_parquet(path)
+            t = read_table(path, SERIES_COLUMNS, "a table of per-step series")
             t["_order"] = order
             frames.append(t)
         if not frames:
@@ -180,7 +326,9 @@ class RunStore:
         write_atomic(self.path / "design.csv", lambda p: design_table.to_csv(p, index=False))
 
     def write_results(self, table: pd.DataFrame, series: pd.DataFrame | None, metadata: dict) -> None:
-        """``runs.parquet``, ``runs.csv``, ``series.parquet`` (if any) and ``metadata.json``."""
+        """``runs.parquet``, ``runs.csv``, ``series.parquet`` (if any) and ``metadata.json``
+        (deleted first and written last: present only beside a complete set of the others)."""
+        (self.path / "metadata.json").unlink(missing_ok=True)
         write_atomic(self.path / "runs.parquet", lambda p: table.to_parquet(p, index=False))
         write_atomic(self.path / "runs.csv", lambda p: table.to_csv(p, index=False))
         if series is not None:
