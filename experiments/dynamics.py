@@ -941,6 +941,9 @@ def main(argv=None) -> int:
     ap.add_argument("--plan", action="store_true",
                     help="print the number of runs and the estimated time, run nothing")
     args = ap.parse_args(argv)
+    # Read before anything is written: the report's own outputs are tracked files, and
+    # writing them first would mark the revision "-dirty".
+    args.revision = git_revision()
     sz = Sizes.quick() if args.quick else Sizes()
     plan = Plan(sz)
     est = plan.n_weeks * SEC_PER_WEEK / max(args.processes, 1)
@@ -974,7 +977,7 @@ def main(argv=None) -> int:
         f"{len(checks)} checks pass)"),
         f"- command: `{command}`" + (" — **quick smoke run: reduced sizes, not the report of "
                                       "record**" if args.quick else ""),
-        f"- git revision: `{git_revision()}`",
+        f"- git revision: `{args.revision}` (read when the run started)",
         "- packages: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         (f"- seeds: warm-up and stationarity 0..{sz.warm_seeds - 1}; response curves "
         f"0..{sz.curve_seeds - 1}; saturation 0..{sz.sat_seeds - 1}; remedies "

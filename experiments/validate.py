@@ -65,6 +65,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="5 seeds, 8 points (smoke test)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
+    # Read before anything is written: the report's own outputs are tracked files, and
+    # writing them first would mark the revision "-dirty".
+    args.revision = git_revision()
     if args.quick:
         args.seeds, args.points = 5, 8
     seeds = list(range(args.seeds))
@@ -238,7 +241,7 @@ def report(df: pd.DataFrame, args, elapsed: float, ok: bool, lhs_df: pd.DataFram
         (f"- seeds per arm: {args.seeds}; Latin-hypercube points per pattern: {args.points} "
         f"({args.lhs_seeds} paired seeds each); threshold: sign holds at >= {LHS_THRESHOLD:.0%} of points"),
         "- population: default (4 streets x 6 communities x 300 residents), 104 steps",
-        (f"- git revision: `{git_revision()}`; mesa {package_versions()['mesa']}; "
+        (f"- git revision: `{args.revision}` (read when the run started); mesa {package_versions()['mesa']}; "
         f"wall time {elapsed:.0f} s"),
         "",
         "A pattern *holds* when the 95 % t-interval of the paired differences (arm B − arm A,",
