@@ -74,17 +74,26 @@ def check_each_run_once(res, spec: dict) -> None:
     assert len(parts) == len(planned)
 
 
+def run_with_kills(spec: dict, tmp_path: Path, killers: list[float], times, executor: str,
+                   chunk_size: int, progress: bool = False):
+    """Run ``spec`` with workers killed while running the points whose ``x1`` is in
+    ``killers`` (``times`` kills each, None = always); counts the kills. Returns (result, fn)."""
+    (tmp_path / "marks").mkdir()
+    fn = KillWorker(tmp_path / "marks", "x1", killers, times=times)
+    res = run(spec, executor=executor, workers=2, out=tmp_path / "out", progress=progress,
+              run_fn=fn, chunk_size=chunk_size)
+    FAULTS["worker kills"] += fn.kills()
+    FAULTS["experiments with kills"] += 1
+    return res, fn
+
+
 # --------------------------------------------------------------------------- killed workers
 
 
 def test_a_killed_pool_worker_is_retried_and_nothing_is_lost_or_duplicated(tmp_path):
     spec = fn_spec()
-    (tmp_path / "marks").mkdir()
-    fn = KillWorker(tmp_path / "marks", "x1", top_x1(spec, 3), times=1)  # 3 points kill once
-    res = run(spec, executor="processes", workers=2, out=tmp_path / "out", progress=False,
-              run_fn=fn, chunk_size=4)
-    FAULTS["worker kills"] += fn.kills()
-    FAULTS["experiments with kills"] += 1
+    # 3 points kill once
+    res, fn = run_with_kills(spec, tmp_path, top_x1(spec, 3), 1, "processes", chunk_size=4)
     assert fn.kills() == 3
     assert (res.table["status"] == "ok").all()
     check_each_run_once(res, spec)
@@ -95,13 +104,9 @@ def test_a_killed_pool_worker_is_retried_and_nothing_is_lost_or_duplicated(tmp_p
 
 def test_a_run_that_always_kills_its_pool_worker_is_recorded_failed(tmp_path, capsys):
     spec = fn_spec(n=12)
-    (tmp_path / "marks").mkdir()
     killer = top_x1(spec, 1)
-    fn = KillWorker(tmp_path / "marks", "x1", killer, times=None)
-    res = run(spec, executor="processes", workers=2, out=tmp_path / "out", progress=True,
-              run_fn=fn, chunk_size=4)
-    FAULTS["worker kills"] += fn.kills()
-    FAULTS["experiments with kills"] += 1
+    res, fn = run_with_kills(spec, tmp_path, killer, None, "processes", chunk_size=4,
+                             progress=True)
     t = res.table
     failed = t[t["status"] == "failed"]
     assert list(failed["x1"]) == killer * 2  # both replicates of that point, nothing else
@@ -124,12 +129,7 @@ def test_a_run_that_always_kills_its_pool_worker_is_recorded_failed(tmp_path, ca
 
 def test_a_killed_dask_worker_is_retried_and_nothing_is_lost_or_duplicated(tmp_path):
     spec = fn_spec(n=8)
-    (tmp_path / "marks").mkdir()
-    fn = KillWorker(tmp_path / "marks", "x1", top_x1(spec, 2), times=1)
-    res = run(spec, executor="dask", workers=2, out=tmp_path / "out", progress=False,
-              run_fn=fn, chunk_size=2)
-    FAULTS["worker kills"] += fn.kills()
-    FAULTS["experiments with kills"] += 1
+    res, fn = run_with_kills(spec, tmp_path, top_x1(spec, 2), 1, "dask", chunk_size=2)
     assert fn.kills() == 2
     assert (res.table["status"] == "ok").all()
     check_each_run_once(res, spec)
@@ -138,13 +138,8 @@ def test_a_killed_dask_worker_is_retried_and_nothing_is_lost_or_duplicated(tmp_p
 
 def test_a_run_that_always_kills_its_dask_worker_is_recorded_failed(tmp_path):
     spec = fn_spec(n=4, replicates=1)
-    (tmp_path / "marks").mkdir()
     killer = top_x1(spec, 1)
-    fn = KillWorker(tmp_path / "marks", "x1", killer, times=None)
-    res = run(spec, executor="dask", workers=2, out=tmp_path / "out", progress=False,
-              run_fn=fn, chunk_size=2)
-    FAULTS["worker kills"] += fn.kills()
-    FAULTS["experiments with kills"] += 1
+    res, fn = run_with_kills(spec, tmp_path, killer, None, "dask", chunk_size=2)
     t = res.table
     failed = t[t["status"] == "failed"]
     assert list(failed["x1"]) == killer

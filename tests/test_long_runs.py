@@ -232,6 +232,13 @@ def run_dir(saved, tmp_path) -> Path:
     return Path(shutil.copytree(saved, tmp_path / "run"))
 
 
+def edit_json(f: Path, change) -> None:
+    """Rewrite the JSON object in file ``f`` after ``change(obj)`` edits it in place."""
+    obj = json.loads(f.read_text(encoding="utf-8"))
+    change(obj)
+    f.write_text(json.dumps(obj), encoding="utf-8")
+
+
 def refused(path, *words) -> RunLoadError:
     """load_run(path) raises RunLoadError whose message has every one of ``words``."""
     with pytest.raises(RunLoadError) as info:
@@ -317,10 +324,7 @@ def test_binary_bytes_under_a_json_name_are_named(run_dir):
 
 
 def test_metadata_without_its_keys_is_named(run_dir):
-    f = run_dir / "metadata.json"
-    meta = json.loads(f.read_text(encoding="utf-8"))
-    del meta["config"]
-    f.write_text(json.dumps(meta), encoding="utf-8")
+    edit_json(run_dir / "metadata.json", lambda meta: meta.pop("config"))
     refused(run_dir, "metadata.json", "missing key 'config'")
 
 
@@ -335,18 +339,12 @@ def test_json_files_swapped_are_named(run_dir):
 
 
 def test_a_summary_without_a_metric_of_the_timeseries_is_named(run_dir):
-    f = run_dir / "summary.json"
-    summary = json.loads(f.read_text(encoding="utf-8"))
-    del summary["satisfaction"]
-    f.write_text(json.dumps(summary), encoding="utf-8")
+    edit_json(run_dir / "summary.json", lambda summary: summary.pop("satisfaction"))
     refused(run_dir, "summary.json", "missing key 'satisfaction'", "timeseries.parquet")
 
 
 def test_a_newer_format_is_named(run_dir):
-    f = run_dir / "metadata.json"
-    meta = json.loads(f.read_text(encoding="utf-8"))
-    meta["format_version"] = 99
-    f.write_text(json.dumps(meta), encoding="utf-8")
+    edit_json(run_dir / "metadata.json", lambda meta: meta.update(format_version=99))
     refused(run_dir, "metadata.json", "format_version 99")
 
 
