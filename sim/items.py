@@ -327,7 +327,7 @@ class ItemStore:
 
     def open_rows(self, stage: int | None = None) -> np.ndarray:
         """Rows of the open items (in ``stage``, if given), in row order."""
-        st = self.cols["stage"][: self.n]
+        st = self.stage  # (the live rows' view)
         if stage is None:
             return (st != Stage.CLOSED).nonzero()[0]
         return (st == stage).nonzero()[0]
@@ -436,31 +436,50 @@ class EventLog:
 
 
 class RepeatQueue:
-    """Items closed unsolved that their residents will raise again (重复诉求), by due step."""
+    """Items closed unsolved that their residents will raise again (重复诉求), by due step.
+
+    Kept as one (6, n) int64 array (due step, then the whole-number fields, ``specialised``
+    as 0/1) and the difficulties (n,), so that adding and popping touch two arrays, not seven.
+    """
 
     FIELDS = ("item_id", "origin", "community", "difficulty", "specialised", "domain")
+    #: Rows of the int64 array after the due step (every field but ``difficulty``).
+    _INT_FIELDS = ("item_id", "origin", "community", "specialised", "domain")
 
     def __init__(self):
-        self.due_step = np.zeros(0, np.int64)
-        self.cols = {f: np.zeros(0) for f in self.FIELDS}
+        self._ints = np.zeros((1 + len(self._INT_FIELDS), 0), np.int64)
+        self._difficulty = np.zeros(0)
 
     def __len__(self) -> int:
-        return int(self.due_step.size)
+        return int(self._difficulty.size)
+
+    @property
+    def due_step(self) -> np.ndarray:
+        """(n,) step at which each queued repeat is raised."""
+        return self._ints[0]
 
     def add(self, due_step: np.ndarray, **cols) -> None:
+        """Queue repeats due at ``due_step`` (n,), with the item fields ``FIELDS`` (n,) each."""
         if due_step.size == 0:
             return
-        self.due_step = np.concatenate([self.due_step, due_step])
-        for f in self.FIELDS:
-            self.cols[f] = np.concatenate([self.cols[f], cols[f]]) if self.cols[f].size else cols[f].copy()
+        block = np.empty((self._ints.shape[0], due_step.size), np.int64)
+        block[0] = due_step
+        for i, f in enumerate(self._INT_FIELDS, 1):
+            block[i] = cols[f]
+        self._ints = np.concatenate((self._ints, block), axis=1)
+        self._difficulty = np.concatenate((self._difficulty, cols["difficulty"]))
 
     def due(self, step: int) -> dict | None:
-        """Pop and return the repeats due at ``step`` (None if none)."""
-        now = self.due_step <= step
-        if not now.any():
+        """Pop and return the repeats due at ``step`` (None if none), in the order queued:
+        ``FIELDS`` → (k,) arrays (whole numbers as int64, ``specialised`` bool)."""
+        ints = self._ints
+        now = ints[0] <= step
+        if not np.count_nonzero(now):
             return None
-        out = {f: a[now] for f, a in self.cols.items()}
-        keep = ~now
-        self.due_step = self.due_step[keep]
-        self.cols = {f: a[keep] for f, a in self.cols.items()}
+        take, keep = now.nonzero()[0], (~now).nonzero()[0]  # (positions: cheaper on 2-D)
+        out = dict(zip(self._INT_FIELDS, ints[1:].take(take, axis=1)))
+        out["specialised"] = out["specialised"] != 0
+        out["difficulty"] = self._difficulty.take(take)
+        self._ints = ints.take(keep, axis=1)
+        self._difficulty = self._difficulty.take(keep)
         return out

@@ -63,19 +63,33 @@ class ClosureHistory:
 
     def __init__(self, steps: int, first_step: int = 0):
         self.first = min(0, first_step)  # lowest step stored
-        self.data = {f: np.zeros(steps + 1 - self.first) for f in self.FIELDS}
+        self._set_table(np.zeros((len(self.FIELDS), steps + 1 - self.first)))
         # Window sums already computed since the last change (the metrics read each one up
         # to three times per collection); any change of the data empties it.
-        self._windows: dict[tuple, float] = {}
+        self._windows: dict[tuple, float | dict[str, float]] = {}
+
+    def _set_table(self, table: np.ndarray) -> None:
+        """Keep the (fields, steps) table; ``data[field]`` is its row (a view: the rows are
+        changed in place, never replaced)."""
+        self._table = table
+        self.data = dict(zip(self.FIELDS, table))
+
+    def __getstate__(self) -> dict:
+        # ``data`` holds views of the table: rebuilt on restore (copies would not share it)
+        return {k: v for k, v in self.__dict__.items() if k != "data"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._set_table(self._table)
 
     def grow(self, steps: int) -> None:
         self._windows.clear()
         need = steps + 1 - self.first
-        for f, a in self.data.items():
-            if a.size < need:
-                b = np.zeros(max(need, 2 * a.size))
-                b[: a.size] = a
-                self.data[f] = b
+        old = self._table
+        if old.shape[1] < need:
+            table = np.zeros((old.shape[0], max(need, 2 * old.shape[1])))
+            table[:, : old.shape[1]] = old
+            self._set_table(table)
 
     def add(self, step: int, **values) -> None:
         if step - self.first >= self.data["closed"].size:
@@ -95,6 +109,25 @@ class ClosureHistory:
                 self.grow(int(steps.max()))
             np.add.at(self.data[field], steps - self.first, 1.0)
 
+    def add_counts(self, field: str, start: int, counts: np.ndarray) -> None:
+        """Add ``counts[j]`` (whole counts) at step ``start + j``: what :meth:`add_by_step`
+        adds for ``counts[j]`` events at each of those steps (a float holding a whole number
+        gains the same from one addition of n as from n additions of 1). Steps before the
+        first stored step must count nothing."""
+        lo = start - self.first
+        if lo < 0:
+            if counts[:-lo].any():
+                raise ValueError(f"counts at steps before the first step ({self.first})")
+            counts, lo = counts[-lo:], 0
+        if self._windows:
+            self._windows.clear()
+        hi = lo + counts.size
+        a = self.data[field]
+        if hi > a.size:
+            self.grow(start + counts.size - 1)
+            a = self.data[field]
+        a[lo:hi] += counts
+
     def get(self, field: str, step: int) -> float:
         i = step - self.first
         a = self.data[field]
@@ -107,6 +140,19 @@ class ClosureHistory:
         if out is None:
             lo = max(self.first, step - width + 1)
             out = float(self.data[field][lo - self.first: step + 1 - self.first].sum())
+            self._windows[key] = out
+        return out
+
+    def window_sums(self, step: int, width: int) -> dict[str, float]:
+        """Every field's sum over the ``width`` steps ending at ``step`` (what :meth:`window`
+        gives field by field: a row sum of the C-ordered table runs along the row, the way
+        the sum of that row's slice does, so the values are the same bit for bit)."""
+        key = (step, width)
+        out = self._windows.get(key)
+        if out is None:
+            lo = max(self.first, step - width + 1)
+            sums = self._table[:, lo - self.first: step + 1 - self.first].sum(axis=1)
+            out = dict(zip(self.FIELDS, sums.tolist()))
             self._windows[key] = out
         return out
 

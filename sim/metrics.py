@@ -110,8 +110,9 @@ def _mean(a) -> float:
     return float(a.sum() / a.size) if a.size else float("nan")
 
 
-def _window(model, field):
-    return model.history.window(field, model.steps, model.config.metrics.window)
+def _windows(model) -> dict[str, float]:
+    """Every ClosureHistory field summed over the metric window ending this step."""
+    return model.history.window_sums(model.steps, model.config.metrics.window)
 
 
 def _rate_reporters():
@@ -120,11 +121,13 @@ def _rate_reporters():
         if not m.is_rate:
             continue
 
-        def den(model, m=m):
-            return sum(_window(model, f) for f in m.den)
+        def den(model, fields=m.den):
+            w = _windows(model)
+            return sum(w[f] for f in fields)
 
-        def rate(model, m=m, den=den):
-            return ratio(_window(model, m.num), den(model))
+        def rate(model, num=m.num, fields=m.den):
+            w = _windows(model)
+            return ratio(w[num], sum(w[f] for f in fields))
 
         out[m.name] = rate
         out[m.name + "_n"] = den
@@ -166,12 +169,11 @@ def autonomy_space(model):
 
 
 def form_effort_share(model):
-    shares = []
-    for key in ("streets", "communities"):
-        g = model.state[key]
-        worked = g.form_hours + g.substance_hours
-        shares.append((g.form_hours / np.where(worked > 0, worked, 1.0))[worked > 0])
-    return _mean(np.concatenate(shares))
+    s, c = model.state["streets"], model.state["communities"]
+    form = np.concatenate((s.form_hours, c.form_hours))  # streets, then communities
+    worked = form + np.concatenate((s.substance_hours, c.substance_hours))
+    pos = worked > 0
+    return _mean(form[pos] / worked[pos])
 
 
 def staff_motivation(model):
@@ -270,13 +272,9 @@ class StreetLog:
         self.rows: list[dict[str, np.ndarray]] = []  # the rows of the weeks since the last block
         self._blocks: list[dict[str, np.ndarray]] = []  # earlier rows, BLOCK weeks at a time
 
-    def add_ended(self, street, closed, solved, assigned, returned) -> None:
-        """Count items that ended this step by street (``closed`` a bool array: else expired)."""
-        S = self.S
-        flags = np.stack((closed, solved, ~closed, assigned, returned))  # rows as in KINDS
-        kind, item = flags.nonzero()
-        self._now += np.bincount(kind * S + street[item], minlength=flags.shape[0] * S
-                                 ).reshape(flags.shape[0], S)
+    def add_counts(self, counts: np.ndarray) -> None:
+        """Add (kinds, S) whole counts of items that ended this step (rows as in ``KINDS``)."""
+        self._now += counts
 
     def close_week(self, window: int) -> None:
         """Move this week's counts into the trailing window (called every week, spin-up too)."""
@@ -290,68 +288,81 @@ class StreetLog:
             self._window_sum -= self.weeks.pop(0)
         self._now = np.zeros_like(self._now)
 
-    def _window_counts(self, w: int) -> dict[str, np.ndarray]:
-        """Counts summed over the last ``w`` weeks, by street (new arrays)."""
+    def _window_counts(self, w: int) -> np.ndarray:
+        """(kinds, S) counts summed over the last ``w`` weeks, by street (a new array)."""
         if w == self._window:
-            total = self._window_sum.copy()
-        elif self.weeks:
-            total = np.sum(self.weeks[-w:], axis=0)
-        else:
-            total = np.zeros_like(self._now)
-        return dict(zip(self.KINDS, total))
+            return self._window_sum.copy()
+        if self.weeks:
+            return np.sum(self.weeks[-w:], axis=0)
+        return np.zeros_like(self._now)
 
     def _street_structure(self, model) -> dict[str, np.ndarray]:
-        """Street of each resident and member counts by street (fixed once the model is built)."""
+        """Street of each resident and member counts by street (fixed once the model is built);
+        ``<kind>_all`` is the count when every street has members, else None."""
         if self._structure is None:
             S = self.S
             comm, res = model.state["communities"], model.state["residents"]
             resident_street = comm.street[res.community]
-            self._structure = {
+            fixed = {
                 "resident_street": resident_street,
                 "residents": np.bincount(resident_street, minlength=S),
                 "two_new": np.bincount(model.two_new_street, minlength=S),
                 "units": np.bincount(model.unit_street, minlength=S),
             }
+            for k in ("residents", "two_new", "units"):
+                fixed[k + "_all"] = fixed[k] if fixed[k].all() else None
+            self._structure = fixed
         return self._structure
 
     def collect(self, model) -> None:
-        w = model.config.metrics.window
-        win = self._window_counts(w)
-        ended = win["closed"] + win["expired"]
+        closed, solved, expired, assigned, returned = self._window_counts(
+            model.config.metrics.window)
+        ended = closed + expired
         S = self.S
-        comm, res = model.state["communities"], model.state["residents"]
+        state = model.state
+        comm, streets = state["communities"], state["streets"]
         per_comm_street = comm.street
         fixed = self._street_structure(model)
 
-        def by_street(values, index_street, n):
+        def by_street(values, index_street, n, n_all=None):
+            """Mean of ``values`` by street: sum / n (NaN where n = 0)."""
             tot = np.bincount(index_street, weights=values, minlength=S)
+            if n_all is not None:  # every n > 0: the plain quotient
+                return tot / n_all
             return np.divide(tot, n, out=np.full(S, np.nan), where=n > 0)
 
         with np.errstate(invalid="ignore", divide="ignore"):
             row = {
                 "step": np.full(S, model.steps), "street": np.arange(S),
-                "participation_two_new": by_street(model.state["two_new"].participating.astype(float),
-                                                   model.two_new_street, fixed["two_new"]),
-                "participation_units": by_street(model.state["units"].participating.astype(float),
-                                                 model.unit_street, fixed["units"]),
+                # (bincount weighs with the 0/1 participation as floats)
+                "participation_two_new": by_street(state["two_new"].participating,
+                                                   model.two_new_street, fixed["two_new"],
+                                                   fixed["two_new_all"]),
+                "participation_units": by_street(state["units"].participating,
+                                                 model.unit_street, fixed["units"],
+                                                 fixed["units_all"]),
                 "participation_residents": by_street(comm.participation * comm.n_residents,
                                                      per_comm_street,
                                                      np.bincount(per_comm_street, comm.n_residents, S)),
-                "satisfaction": by_street(res.satisfaction, fixed["resident_street"],
-                                          fixed["residents"]),
-                "form_effort_share": model.state["streets"].form_hours
-                / np.maximum(model.state["streets"].form_hours + model.state["streets"].substance_hours, 1e-9),
+                "satisfaction": by_street(state["residents"].satisfaction,
+                                          fixed["resident_street"], fixed["residents"],
+                                          fixed["residents_all"]),
+                "form_effort_share": streets.form_hours
+                / np.maximum(streets.form_hours + streets.substance_hours, 1e-9),
                 "budget_spent": getattr(model.ledger, "budget_by_street", np.zeros(S)),
                 "ended_n": ended,
-                "return_flow_rate_n": win["assigned"],
+                "return_flow_rate_n": assigned,
             }
-            row["closure_rate"] = np.where(ended > 0, win["closed"] / np.maximum(ended, 1), np.nan)
-            row["resolution_rate"] = np.where(ended > 0, win["solved"] / np.maximum(ended, 1), np.nan)
-            row["return_flow_rate"] = np.where(win["assigned"] > 0,
-                                               win["returned"] / np.maximum(win["assigned"], 1), np.nan)
-        if model.steps == 0:
-            for k in ("closure_rate", "resolution_rate", "return_flow_rate"):
-                row[k] = np.full(S, np.nan)
+            if model.steps == 0:  # no rates at t = 0
+                row["closure_rate"] = np.full(S, np.nan)
+                row["resolution_rate"] = np.full(S, np.nan)
+                row["return_flow_rate"] = np.full(S, np.nan)
+            else:
+                some, at_least_1 = ended > 0, np.maximum(ended, 1)
+                row["closure_rate"] = np.where(some, closed / at_least_1, np.nan)
+                row["resolution_rate"] = np.where(some, solved / at_least_1, np.nan)
+                row["return_flow_rate"] = np.where(assigned > 0,
+                                                   returned / np.maximum(assigned, 1), np.nan)
         self.rows.append(row)
         if len(self.rows) >= self.BLOCK:
             self._blocks.append(_join(self.rows))

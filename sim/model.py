@@ -134,6 +134,9 @@ class RegionModel(mesa.Model):
         self.history = ClosureHistory(cfg.steps, first_step=1 - cfg.spin_up)
         self.period = {k: np.zeros(C) for k in ("closed", "solved", "expired")}
         self.street_log = metrics.StreetLog(self.layout.n_streets)
+        #: (C, S) int64, 1 where a community lies in a street (street counts from community ones)
+        self._community_in_street = np.zeros((C, self.layout.n_streets), np.int64)
+        self._community_in_street[np.arange(C), self.state["communities"].street] = 1
         self.assignment_stats = {"decisions": 0, "nobody": 0}
         self._solved_by_pool = np.zeros(self.state["pool"].node.size)
         self._ended: list[tuple[np.ndarray, np.ndarray]] = []
@@ -250,7 +253,7 @@ class RegionModel(mesa.Model):
     def funding(self, value) -> None:
         was_fully_funded = getattr(self, "_fully_funded", False)
         self._funding = value
-        self._fully_funded = bool(np.all(value == 1.0))
+        self._fully_funded = not np.count_nonzero(value != 1.0)  # (np.all, fewer calls)
         if not (was_fully_funded and self._fully_funded):  # funded lever values may change
             self._funding_version = getattr(self, "_funding_version", 0) + 1
 
@@ -336,10 +339,16 @@ class RegionModel(mesa.Model):
         if rows.size == 0:
             return
         acted[rows] = True
-        it.responded[rows] = self.steps
+        step = self.steps
+        it.responded[rows] = step
+        # acted on in time: created at steps since … step; counted by creation step
+        d = self.config.items.response_deadline
         created = it.created[rows]
-        in_time = self.steps - created <= self.config.items.response_deadline
-        self.history.add_by_step("responded_by_created", created[in_time].astype(np.int64))
+        since = step - d
+        recent = created[created >= since]
+        if recent.size:
+            self.history.add_counts("responded_by_created", since,
+                                    np.bincount(recent - since, minlength=d + 1))
 
     def close(self, rows: np.ndarray, holder, depth, capacity_ratio, quality, reason: int, *,
               assignees: bool = True) -> None:
@@ -363,6 +372,24 @@ class RegionModel(mesa.Model):
         self._ended.append((rows, solved))
         it.close(rows, Status.CLOSED, self.steps, solved)
 
+    #: (9, 5) 0/1 matrix from an ended item's state to what it counts as. The state is
+    #: 3 × (closed + solved) + (assigned + returned): closed 0/1 and solved 0/1 (solved
+    #: only if closed), assigned 0/1 and returned 0/1 (returned only if assigned). Columns:
+    #: closed, solved, expired, assigned, returned (:attr:`sim.metrics.StreetLog.KINDS`).
+    _ENDING_KINDS = np.array([[cs >= 1, cs == 2, cs == 0, ar >= 1, ar == 2]
+                              for cs in range(3) for ar in range(3)], np.int64)
+
+    def _ending_counts(self, comm, closed, solved, assigned, returned) -> np.ndarray:
+        """(C, 5) whole counts of the ended items of each community (``comm``, item's
+        community): closed, solved, expired, assigned, returned. One ``bincount`` of each
+        item's (community, state) code, then a matrix product of whole numbers (exact)."""
+        i8 = np.int8
+        code = comm * 9
+        code += (closed.view(i8) + solved.view(i8)) * 3
+        code += assigned.view(i8) + returned.view(i8)
+        C = self.layout.n_communities
+        return np.bincount(code, minlength=9 * C).reshape(C, 9) @ self._ENDING_KINDS
+
     def _book_endings(self) -> None:
         """Book-keeping of every item that ended this step (closed or expired), in one pass."""
         if not self._ended:
@@ -378,17 +405,16 @@ class RegionModel(mesa.Model):
         assigned = it.assigned[rows]
         returned = assigned & (it.return_flows[rows] > 0)
         age = step - it.created[rows]
-        n_closed = int(np.count_nonzero(closed))
-        self.history.add(step, closed=n_closed, solved=int(np.count_nonzero(solved)),
-                         expired=rows.size - n_closed, assigned=int(np.count_nonzero(assigned)),
-                         assigned_returned=int(np.count_nonzero(returned)),
+        comm = it.community[rows]
+        kinds = self._ending_counts(comm, closed, solved, assigned, returned)
+        n_closed = np.count_nonzero(closed)
+        n_solved = np.count_nonzero(solved)
+        self.history.add(step, closed=n_closed, solved=n_solved, expired=rows.size - n_closed,
+                         assigned=np.count_nonzero(assigned),
+                         assigned_returned=np.count_nonzero(returned),
                          handoffs=float(it.handoffs[rows].sum()),
                          closure_time=float(age[closed].sum()))
-        C = self.layout.n_communities
-        comm = it.community[rows]
-        by_closed = np.bincount(comm[closed], minlength=C)
-        by_solved = np.bincount(comm[solved], minlength=C)
-        by_expired = np.bincount(comm, minlength=C) - by_closed  # whole counts: exact
+        by_closed, by_solved, by_expired = kinds[:, 0], kinds[:, 1], kinds[:, 2]
         led = self.ledger
         led.closed_by_community += by_closed
         led.solved_by_community += by_solved
@@ -396,16 +422,18 @@ class RegionModel(mesa.Model):
         self.period["closed"] += by_closed
         self.period["solved"] += by_solved
         self.period["expired"] += by_expired
+        # an item's street is its community's street (sim.institutions.intake.add_items)
+        self.street_log.add_counts(kinds.T @ self._community_in_street)
         # What a solution is worth to its resident decays with the wait; a sham closure and an
         # expired item are worth nothing.
         value = np.where(solved, np.exp(-age / self.config.residents.patience), 0.0)
+        C = self.layout.n_communities
         led.outcome_by_community += np.bincount(comm, weights=value, minlength=C)
         origin = it.origin[rows]  # a copy (indexing by rows)
         led.outcome_owners.append(origin)
         led.outcome_values.append(value)
-        self.street_log.add_ended(it.street[rows], closed, solved, assigned, returned)
-        unsolved = closed & ~solved
-        if unsolved.any():
+        if n_closed > n_solved:  # closed unsolved (sham closures); solved ones are closed
+            unsolved = closed ^ solved
             sham = rows[unsolved]
             ic = self.config.items
             again = self.rng.random(sham.size) < ic.repeat_probability
@@ -488,9 +516,10 @@ class RegionModel(mesa.Model):
         TwoNewOrganization.decide_all(self)
 
     def expire_items(self) -> None:
+        """Expire open items created ``items.max_age`` or more steps ago (in row order)."""
         it = self.items
-        rows = it.open_rows()
-        old = rows[self.steps - it.created[rows] >= self.config.items.max_age]
+        old = ((it.stage != Stage.CLOSED)
+               & (it.created <= self.steps - self.config.items.max_age)).nonzero()[0]
         if old.size:
             holder = it.holder[old]
             self.events.record(it.item_id[old], self.steps, holder, holder, Reason.EXPIRE)

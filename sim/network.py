@@ -18,6 +18,11 @@ Every edge carries ``layers``, a frozenset of layer names (an edge can belong to
 ``service``        unit/organisation ↔ community, formed when it resolves an item there
 =================  =====================================================================
 
+Service ties are formed every week but read only with the graph: the phases record them in
+numpy arrays (:class:`ServiceTies`, :meth:`World.record_services`), and they are written to
+the networkx graph whenever it is read (:attr:`World.org_graph`, :attr:`World.graph`), with
+the same edges, attributes and edge order as if each had been added when it formed.
+
 The graph is built only from the config and the model's ``numpy.random.Generator``.
 Residents' ties are generated with numpy (a vectorised Watts–Strogatz) and kept as a CSR
 matrix (:attr:`World.ties`), which the hot loop uses. The resident nodes and the ``social``
@@ -30,7 +35,7 @@ the graph's social layer equals the CSR matrix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import networkx as nx
@@ -40,6 +45,7 @@ import scipy.sparse as sp
 __all__ = [
     "LAYERS",
     "NodeLayout",
+    "ServiceTies",
     "World",
     "add_service_tie",
     "build_world",
@@ -112,11 +118,65 @@ class NodeLayout:
         return "district"
 
 
+class ServiceTies:
+    """Service ties recorded since the graph was last brought up to date, as numpy arrays over
+    (provider, community) pairs: providers are the units then the two-new organisations (node
+    ``unit0 + p``), communities node ``community0 + c``; pair ``p * n_communities + c``.
+
+    ``count`` (services), ``last`` (step of the latest) and ``first`` (order of the first
+    service of the pair since the last :meth:`write_to`) are (P·C,) int64 arrays; every pair
+    has count 0 and first ``_NOT_YET`` right after ``write_to``.
+    """
+
+    _NOT_YET = np.iinfo(np.int64).max
+
+    def __init__(self, layout: NodeLayout):
+        self.provider0 = layout.unit0
+        self.community0 = layout.community0
+        self.n_communities = layout.n_communities
+        pairs = (layout.n_units + layout.n_two_new) * layout.n_communities
+        self.count = np.zeros(pairs, np.int64)
+        self.last = np.zeros(pairs, np.int64)
+        self.first = np.full(pairs, self._NOT_YET, np.int64)
+        self.n_recorded = 0  # services recorded so far (orders the first ones)
+        self.pending = False
+
+    def record(self, provider_node: np.ndarray, community: np.ndarray, step: int) -> None:
+        """Services at ``step``, in this order: (m,) provider node ids and (m,) community
+        indices (the same pair may come several times)."""
+        m = provider_node.size
+        if m == 0:
+            return
+        pair = (provider_node - self.provider0) * self.n_communities + community
+        np.add.at(self.count, pair, 1)
+        self.last[pair] = step
+        np.minimum.at(self.first, pair, np.arange(self.n_recorded, self.n_recorded + m))
+        self.n_recorded += m
+        self.pending = True
+
+    def write_to(self, G: nx.Graph) -> None:
+        """Add the recorded services to ``G`` as :func:`add_service_tie` would have, one by
+        one in the order they were recorded (new edges in the order they formed), and
+        forget them."""
+        if not self.pending:
+            return
+        pairs = np.flatnonzero(self.count)
+        pairs = pairs[np.argsort(self.first[pairs], kind="stable")]
+        C, p0, c0 = self.n_communities, self.provider0, self.community0
+        for pair, n, last in zip(pairs.tolist(), self.count[pairs].tolist(),
+                                 self.last[pairs].tolist()):
+            p, c = divmod(pair, C)
+            _add_services(G, p0 + p, c0 + c, n, last)
+        self.count[pairs] = 0
+        self.first[pairs] = self._NOT_YET
+        self.pending = False
+
+
 @dataclass
 class World:
     """What the graph builder returns: the graph plus the same structure as numpy arrays."""
 
-    org_graph: nx.Graph            # the graph without resident nodes (see ``graph``)
+    base_graph: nx.Graph           # read it as ``org_graph`` or ``graph`` (service ties added)
     layout: NodeLayout
     community_street: np.ndarray   # (C,) street index of each community
     unit_street: np.ndarray        # (U,)
@@ -135,6 +195,11 @@ class World:
     street_order: np.ndarray = None  # (S,) rank of each street in the per-seed pilot order
     street_adjacency: np.ndarray = None  # (S, S) 0/1: streets that border each other
     residents_in_graph: bool = False
+    services: ServiceTies = field(default=None, repr=False)  # recorded, not yet in the graph
+
+    def __post_init__(self):
+        if self.services is None:
+            self.services = ServiceTies(self.layout)
 
     @property
     def streets(self):
@@ -142,11 +207,24 @@ class World:
         return self.structure.streets
 
     @property
+    def org_graph(self) -> nx.Graph:
+        """The graph without resident nodes (unless ``graph`` was read), service ties up to
+        date. Read the graph only through this or ``graph``."""
+        self.services.write_to(self.base_graph)
+        return self.base_graph
+
+    @property
     def graph(self) -> nx.Graph:
         """The whole district graph; resident nodes and social ties are added on first use."""
         if not self.residents_in_graph:
             _add_residents(self)
         return self.org_graph
+
+    def record_services(self, provider_node: np.ndarray, community: np.ndarray,
+                        step: int) -> None:
+        """Service ties formed at ``step`` when providers (m,) node ids resolve items in
+        communities (m,) indices, in this order (see :class:`ServiceTies`)."""
+        self.services.record(provider_node, community, step)
 
 
 def small_world_ties(resident_community: np.ndarray, community_street: np.ndarray,
@@ -242,7 +320,7 @@ def build_world(cfg, rng: np.random.Generator) -> World:
                          shape=(N, N)).tocsr()
 
     world = World(
-        org_graph=nx.Graph(),
+        base_graph=nx.Graph(),
         layout=layout,
         community_street=community_street,
         unit_street=unit_street,
@@ -335,6 +413,7 @@ def sync_policy_layers(world: World, contact: np.ndarray, exchange: np.ndarray) 
     Organisations (units) are switched on in the fixed random order drawn at build time, so
     raising a share mid-run (an intervention) adds ties without new random draws.
     """
+    # (``org_graph`` writes the service ties recorded so far first: edges keep their order)
     G, L = world.org_graph, world.layout
     for k, s in enumerate(world.two_new_street.tolist()):
         _set_layer(G, L.street0 + s, L.two_new0 + k, "fixed_contact", bool(contact[k]))
@@ -343,15 +422,25 @@ def sync_policy_layers(world: World, contact: np.ndarray, exchange: np.ndarray) 
 
 
 def add_service_tie(G: nx.Graph, provider_node: int, community_node: int, step: int) -> None:
-    """Record (or strengthen) a service tie formed when a provider resolves an item."""
+    """Record (or strengthen) a service tie formed when a provider resolves an item.
+
+    The model's phases record ties with :meth:`World.record_services` instead (written to the
+    graph when it is read); call this on ``world.org_graph`` only (which is up to date).
+    """
+    _add_services(G, provider_node, community_node, 1, step)
+
+
+def _add_services(G: nx.Graph, provider_node: int, community_node: int, n: int,
+                  last: int) -> None:
+    """n services of a provider in a community, the latest at step ``last``."""
     data = G.get_edge_data(provider_node, community_node)
     if data is None:
-        G.add_edge(provider_node, community_node, layers=_L["service"], services=1, last=step)
+        G.add_edge(provider_node, community_node, layers=_L["service"], services=n, last=last)
         return
     if "service" not in data["layers"]:
         data["layers"] = data["layers"] | _L["service"]
-    data["services"] = data.get("services", 0) + 1
-    data["last"] = step
+    data["services"] = data.get("services", 0) + n
+    data["last"] = last
 
 
 def layer_edges(G: nx.Graph, layer: str) -> list[tuple[int, int]]:

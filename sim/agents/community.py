@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..institutions.admin import campaign_active
-from ..numeric import clip
+from ..numeric import binomial, clip
 from ..submodels.motivation import quit_probability, update_staff_motivation
 from .base import ArrayAgent, state_property
 
@@ -56,35 +56,44 @@ def update_staff_all(model, family: str) -> None:
     mean score)); burned-out staff quit more often and are replaced by newcomers with the
     actor's ι0 and no experience; experience grows with time constant ``learning_weeks``.
     """
-    cfg, rng = model.config, model.rng
+    cfg = model.config
     st = cfg.staff
     g = model.state[family]
     if cfg.submodels.motivation != "static":
         load = np.minimum(g.admin_served / g.staff_hours, 1.0)
         overload = clip((load - 0.25) / 0.75, 0.0, 1.0)
         rest = 0.0 if campaign_active(model.steps, cfg.admin) else 1.0 - load
-        if family == "communities":
+        recognised, feedback, n_judged = model.lever_derived(
+            "staff_target:" + family, ("incentives.recognition", "evaluation.promotion_link"),
+            lambda recognition, promotion_link: _target_factors(model, family, recognition,
+                                                                promotion_link))
+        if n_judged is None:
             score = g.score
         else:  # a street is judged by its communities' scores
             comm = model.state["communities"]
-            score = np.bincount(comm.street, weights=comm.score, minlength=g.street.size) \
-                / np.maximum(np.bincount(comm.street, minlength=g.street.size), 1)
+            score = np.bincount(comm.street, weights=comm.score, minlength=g.street.size) / n_judged
         standing = score - score.sum() / score.size  # (the mean, as ndarray.mean computes it)
-
-        def factors(recognition, promotion_link):  # by actor, from its street's levers
-            return (1.0 + 0.5 * recognition[g.street],
-                    st.score_feedback * promotion_link[g.street])
-
-        recognised, feedback = model.lever_derived(
-            "staff_target:" + family, ("incentives.recognition", "evaluation.promotion_link"),
-            factors)
         target = g.intrinsic0 * recognised * np.maximum(1.0 + feedback * standing, 0.0)
         g.intrinsic = update_staff_motivation(g.intrinsic, target, overload, rest, st.burnout_rate,
                                               st.recovery_rate, g.intrinsic0)
         p_quit = quit_probability(g.intrinsic, g.intrinsic0, st.turnover_rate, st.burnout_turnover)
-        leavers = rng.binomial(g.n_staff.astype(np.int64), p_quit)
+        leavers = binomial(model.rng, g.n_staff.astype(np.int64), p_quit)
         f = leavers / g.n_staff
-        g.intrinsic = (1.0 - f) * g.intrinsic + f * g.intrinsic0
-        g.experience = (1.0 - f) * g.experience
+        stay = 1.0 - f
+        g.intrinsic = stay * g.intrinsic + f * g.intrinsic0
+        g.experience = stay * g.experience
         g.leavers = leavers.astype(float)
     g.experience = g.experience + (1.0 - g.experience) / st.learning_weeks
+
+
+def _target_factors(model, family: str, recognition, promotion_link):
+    """By actor of ``family``, from its street's levers: 1 + ½·recognition and
+    score_feedback·promotion_link; and, for streets, the (S,) number of communities whose
+    scores a street's score averages (at least 1), else None."""
+    g = model.state[family]
+    n_judged = None
+    if family != "communities":
+        n_judged = np.maximum(np.bincount(model.state["communities"].street,
+                                          minlength=g.street.size), 1)
+    return (1.0 + 0.5 * recognition[g.street],
+            model.config.staff.score_feedback * promotion_link[g.street], n_judged)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..numeric import clip
-from ..submodels.participation import resident_motive, resident_participation
+from ..submodels.participation import motive_of_terms, resident_participation
 from .base import ArrayAgent, state_property
 
 __all__ = ["Resident"]
@@ -47,7 +47,7 @@ class Resident(ArrayAgent):
         the very array that indexing by community gives, in less time.
         """
         counts = model.residents_by_community
-        if counts is not None and isinstance(idx, slice) and idx == slice(None):
+        if counts is not None and _everyone(idx):
             return values.repeat(counts)
         return values[model.state["residents"].community[idx]]
 
@@ -60,35 +60,77 @@ class Resident(ArrayAgent):
         return np.bincount(model.state["residents"].community, weights=mask,
                            minlength=model.layout.n_communities)
 
+    @staticmethod
+    def participating_neighbours(model, idx=slice(None)) -> np.ndarray:
+        """(n,) float32 count of ties of residents ``idx`` that took part last week."""
+        ties = model.world.ties if isinstance(idx, slice) else model.world.ties[idx]
+        return np.asarray(ties @ model.state["residents"].participating.astype(np.float32)).ravel()
+
+    @classmethod
+    def peer_share(cls, model, neighbours: np.ndarray, idx=slice(None)) -> np.ndarray:
+        """(n,) share of the reference group of residents ``idx`` that took part last week.
+
+        (1 − w)·(community's share) + w·(share of one's ties), w = ``residents.neighbour_weight``;
+        the ties' share and its weighting are float32 (``neighbours`` is), the sum float64.
+        """
+        r, comm = model.config.residents, model.state["communities"]
+        degree = model.degree[idx]
+        if isinstance(idx, slice) and model.everyone_has_ties:
+            ties_share = neighbours / degree
+        else:
+            ties_share = np.divide(neighbours, degree, out=np.zeros_like(neighbours),
+                                   where=degree > 0)
+        ties_share *= r.neighbour_weight  # (the float32 product w·share, as w * share gives)
+        peer = cls.per_resident(model, (1.0 - r.neighbour_weight) * comm.participation, idx)
+        peer += ties_share
+        return peer
+
+    @classmethod
+    def weighted_reward(cls, model, neighbours: np.ndarray, idx=slice(None)) -> np.ndarray:
+        """(n,) w_W·(time bank + volunteer teams·[enough ties take part]) of residents ``idx``.
+
+        Both rewards are per community, so a resident's reward is one of two per-community
+        values (its ties reach ``residents.team_min_neighbours`` or not), each computed per
+        community as ``w_W * (time_bank + teams * reach)`` is per resident. They and their
+        spread to all residents change only with the levers and are kept
+        (:meth:`RegionModel.lever_derived`); when the two are equal bit for bit in every
+        community (no volunteer teams), the reach is not needed.
+        """
+        def compute(time_bank, teams):
+            comm, w = model.state["communities"], model.config.residents.reward_weight
+            by_comm = [w * (time_bank[comm.street] + teams[comm.street] * reach)
+                       for reach in (False, True)]
+            spread = [cls.per_resident(model, v) for v in by_comm]
+            same = np.array_equal(by_comm[0].view(np.int64), by_comm[1].view(np.int64))
+            return by_comm, spread, same
+
+        by_comm, spread, same = model.lever_derived(
+            "resident_reward_weighted", ("incentives.time_bank", "market.volunteer_teams"),
+            compute)
+        if not _everyone(idx):
+            spread = [cls.per_resident(model, v, idx) for v in by_comm]
+        if same:
+            return spread[0]
+        return np.where(neighbours >= model.config.residents.team_min_neighbours,
+                        spread[1], spread[0])
+
     @classmethod
     def motive(cls, model, idx=slice(None)):
         """Motive of residents ``idx`` given last week's participation (vectorised).
 
-        :func:`sim.submodels.participation.resident_motive` of each resident's inputs; the
-        inputs equal for all residents of a community are computed per community first.
+        :func:`sim.submodels.participation.resident_motive` of each resident's inputs, its
+        weighted terms formed as there (:func:`~sim.submodels.participation.motive_of_terms`);
+        the factors equal for all residents of a community (responsiveness, 1 − autonomy
+        space, rewards) are computed per community and spread once.
         """
-        cfg = model.config
-        r, st, comm = cfg.residents, model.state["residents"], model.state["communities"]
-        every = isinstance(idx, slice)
-        ties = model.world.ties if every else model.world.ties[idx]
-        neighbours = np.asarray(ties @ st.participating.astype(np.float32)).ravel()
-        degree = model.degree[idx]
-        if every and model.everyone_has_ties:
-            neigh_share = neighbours / degree
-        else:
-            neigh_share = np.divide(neighbours, degree, out=np.zeros_like(neighbours),
-                                    where=degree > 0)
-        peer = (cls.per_resident(model, (1.0 - r.neighbour_weight) * comm.participation, idx)
-                + r.neighbour_weight * neigh_share)
-        team_reach = neighbours >= r.team_min_neighbours
-        time_bank, teams = model.lever_derived(  # by community
-            "resident_rewards", ("incentives.time_bank", "market.volunteer_teams"),
-            lambda time_bank, teams: (time_bank[comm.street], teams[comm.street]))
-        reward = (cls.per_resident(model, time_bank, idx)
-                  + cls.per_resident(model, teams, idx) * team_reach)
-        autonomy = cls.per_resident(model, comm.free_hours / comm.staff_hours, idx)
-        return resident_motive(st.civic[idx], cls.per_resident(model, comm.responsiveness, idx),
-                               st.cost_aversion[idx], autonomy, peer, reward, r)
+        r, st, comm = model.config.residents, model.state["residents"], model.state["communities"]
+        neighbours = cls.participating_neighbours(model, idx)
+        grievance = r.civic_weight * st.civic[idx] * cls.per_resident(model, comm.responsiveness, idx)
+        lack_of_space = cls.per_resident(model, 1.0 - comm.free_hours / comm.staff_hours, idx)
+        cost = r.cost_weight * st.cost_aversion[idx] * lack_of_space
+        peer = cls.peer_share(model, neighbours, idx)
+        peer *= r.peer_weight
+        return motive_of_terms(grievance, cost, peer, cls.weighted_reward(model, neighbours, idx))
 
     @classmethod
     def decide_all(cls, model) -> None:
@@ -132,18 +174,19 @@ class Resident(ArrayAgent):
         r, st, comm = cfg.residents, model.state["residents"], model.state["communities"]
         closed = led.closed_by_community + led.expired_by_community
         den = closed + 0.5 * led.flowed_back_by_community
-        q = np.divide(led.outcome_by_community, den, out=np.zeros(den.size), where=den > 0)
-        comm.responsiveness = np.where(den > 0, comm.responsiveness
-                                       + r.responsiveness_rate * (q - comm.responsiveness),
-                                       comm.responsiveness)
+        any_closed = den > 0
+        # Mean worth where items closed (the quotient elsewhere is not used).
+        q = led.outcome_by_community / np.where(any_closed, den, 1.0)
+        resp = comm.responsiveness
+        comm.responsiveness = np.where(any_closed, resp + r.responsiveness_rate * (q - resp), resp)
         sat = st.satisfaction
         sat += r.satisfaction_rate * (cls.per_resident(model, comm.responsiveness) - sat)
         owners, values = led.owner_outcomes()
         if owners.size:
-            # np.add.at keeps every item of a resident with several closing this week.
-            delta = np.zeros(sat.shape)
-            np.add.at(delta, owners, OWN_ITEM_WEIGHT * (values - sat[owners]))
-            sat += delta
+            # Summed by resident in item order from 0 (as np.add.at into zeros), so every item
+            # of a resident with several closing this week counts.
+            sat += np.bincount(owners, weights=OWN_ITEM_WEIGHT * (values - sat[owners]),
+                               minlength=sat.size)
             # Trust drops once per resident with an item worth 0 (subtracting 0 elsewhere
             # would change nothing).
             st.trust[owners[values == 0]] -= TRUST_PENALTY
@@ -158,3 +201,8 @@ class Resident(ArrayAgent):
         clip(sat, 0.0, 1.0, out=sat)
         st.trust += r.trust_rate * (sat - st.trust)
         clip(st.trust, 0.0, 1.0, out=st.trust)
+
+
+def _everyone(idx) -> bool:
+    """Whether ``idx`` selects all residents (``slice(None)``)."""
+    return isinstance(idx, slice) and idx == slice(None)

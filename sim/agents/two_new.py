@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..institutions.admin import campaign_active, pressure_level
@@ -9,7 +11,15 @@ from ..submodels.motivation import update_two_new_motivation
 from ..submodels.participation import two_new_probability
 from .base import ArrayAgent, state_property
 
-__all__ = ["TwoNewOrganization"]
+__all__ = ["TwoNewLevers", "TwoNewOrganization"]
+
+
+class TwoNewLevers(NamedTuple):
+    """(K,) values of each organisation that change only with the levers."""
+
+    pressure: np.ndarray  # its street's evaluation.external_pressure
+    material: np.ndarray  # its street's incentives.material
+    voice: np.ndarray     # its street's incentives.recognition + empowerment.two_new_voice
 
 
 class TwoNewOrganization(ArrayAgent):
@@ -39,12 +49,24 @@ class TwoNewOrganization(ArrayAgent):
     def has_fixed_contact(self) -> bool:
         return bool(self.model.two_new_in_contact()[self.index])
 
+    @staticmethod
+    def by_organisation(model) -> TwoNewLevers:
+        """Per-organisation values that change only with the levers, kept by
+        :meth:`RegionModel.lever_derived` (shared: do not change them in place)."""
+        def compute(pressure, material, recognition, two_new_voice):
+            street = model.state["two_new"].street
+            return TwoNewLevers(pressure[street], material[street],
+                                (recognition + two_new_voice)[street])
+
+        return model.lever_derived(
+            "two_new_levers", ("evaluation.external_pressure", "incentives.material",
+                               "incentives.recognition", "empowerment.two_new_voice"), compute)
+
     @classmethod
     def pressure(cls, model, idx=slice(None)):
         """A_t felt by organisations ``idx``: their street's external pressure × the campaign level."""
-        st = model.state["two_new"]
         level = pressure_level(model.steps, model.config)
-        return model.lever("evaluation.external_pressure")[st.street[idx]] * level
+        return cls.by_organisation(model).pressure[idx] * level
 
     @classmethod
     def probability(cls, model, idx, others_share):
@@ -53,7 +75,7 @@ class TwoNewOrganization(ArrayAgent):
         return two_new_probability(
             st.motivation[idx], st.sensitivity[idx], cls.pressure(model, idx),
             others_share, st.cost[idx], t.logit_slope, t.conditional_cooperation,
-            material=model.lever("incentives.material")[st.street[idx]],
+            material=cls.by_organisation(model).material[idx],
             pressure_blind=cfg.submodels.two_new_participation == "pressure_blind")
 
     @classmethod
@@ -70,16 +92,19 @@ class TwoNewOrganization(ArrayAgent):
             n_nb = A.sum(axis=1)
             w = model.config.two_new.spillover * (n_nb > 0)
             return (np.maximum(n_street[st.street] - 1, 1), np.maximum(n_street, 1), n_nb,
-                    n_nb > 0, 1.0 - w[st.street], w[st.street])
+                    n_nb > 0, bool(np.all(n_nb > 0)), 1.0 - w[st.street], w[st.street])
 
-        n_others, n_orgs, n_nb, has_nb, own_weight, nb_weight = model.lever_derived(
+        n_others, n_orgs, n_nb, has_nb, all_have_nb, own_weight, nb_weight = model.lever_derived(
             "two_new_structure", (), structure)
         # Others' participation last week: the street's organisations, excluding oneself,
         # and (with weight two_new.spillover) those of neighbouring streets.
         by_street = np.bincount(st.street, weights=st.participating, minlength=S)
         own = (by_street[st.street] - st.participating) / n_others
         share = by_street / n_orgs
-        nb = np.divide(A @ share, n_nb, out=np.zeros(S), where=has_nb)
+        if all_have_nb:  # (the same quotients as the guarded division, faster)
+            nb = (A @ share) / n_nb
+        else:
+            nb = np.divide(A @ share, n_nb, out=np.zeros(S), where=has_nb)
         others = own_weight * own + nb_weight * nb[st.street]
         st.p_participate = cls.probability(model, slice(None), others)
         st.participating = model.rng.random(st.cost.size) < st.p_participate
@@ -100,9 +125,7 @@ class TwoNewOrganization(ArrayAgent):
             return
         cfg, st = model.config, model.state["two_new"]
         t = cfg.two_new
-        voice = model.lever_derived(  # recognition and voice while taking part, by organisation
-            "two_new_voice", ("incentives.recognition", "empowerment.two_new_voice"),
-            lambda recognition, two_new_voice: (recognition + two_new_voice)[st.street])
+        voice = cls.by_organisation(model).voice
         support = voice * st.participating + model.two_new_in_contact() + 0.5 * solved
         push = st.sensitivity * cls.pressure(model)
         st.motivation = update_two_new_motivation(st.motivation, st.motivation0, support, push,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..institutions.admin import pressure_level
@@ -10,10 +12,20 @@ from ..submodels.motivation import update_unit_motivation
 from ..submodels.participation import unit_participates
 from .base import ArrayAgent, state_property
 
-__all__ = ["ResidentUnit"]
+__all__ = ["ResidentUnit", "UnitLevers"]
 
 #: Extra benefit share a unit in two-way cadre exchange feels (it shares the street's view).
 EXCHANGE_BENEFIT_SHARE = 0.4
+
+
+class UnitLevers(NamedTuple):
+    """(U,) values of each unit that change only with the levers."""
+
+    exchange_share: np.ndarray  # EXCHANGE_BENEFIT_SHARE × in cadre exchange
+    half_exchange: np.ndarray   # ½ × in cadre exchange (motivation support)
+    pressure: np.ndarray        # its street's evaluation.external_pressure
+    material: np.ndarray        # its street's incentives.material
+    recognition: np.ndarray     # its street's incentives.recognition
 
 
 class ResidentUnit(ArrayAgent):
@@ -40,15 +52,27 @@ class ResidentUnit(ArrayAgent):
     def in_cadre_exchange(self) -> bool:
         return bool(self.model.unit_in_exchange()[self.index])
 
+    @staticmethod
+    def by_unit(model) -> UnitLevers:
+        """Per-unit values that change only with the levers, kept by
+        :meth:`RegionModel.lever_derived` (shared: do not change them in place)."""
+        def compute(cadre_exchange, pressure, material, recognition):
+            street, exchange = model.state["units"].street, model.unit_in_exchange()
+            return UnitLevers(EXCHANGE_BENEFIT_SHARE * exchange, 0.5 * exchange,
+                              pressure[street], material[street], recognition[street])
+
+        return model.lever_derived(
+            "unit_levers", ("incentives.cadre_exchange", "evaluation.external_pressure",
+                            "incentives.material", "incentives.recognition"), compute)
+
     @classmethod
     def participation_margin(cls, model, idx, noise):
         """α_j·B + R_j − (c_j + noise) for units ``idx``: positive means take part."""
-        cfg, st = model.config, model.state["units"]
-        alpha = clip(st.benefit_share[idx]
-                     + EXCHANGE_BENEFIT_SHARE * model.unit_in_exchange()[idx], 0.0, 1.0)
-        street = st.street[idx]
-        pressure = model.lever("evaluation.external_pressure")[street] * pressure_level(model.steps, cfg)
-        rewards = model.lever("incentives.material")[street] + st.motivation[idx] + 0.5 * pressure
+        st = model.state["units"]
+        lv = cls.by_unit(model)
+        alpha = clip(st.benefit_share[idx] + lv.exchange_share[idx], 0.0, 1.0)
+        pressure = lv.pressure[idx] * pressure_level(model.steps, model.config)
+        rewards = lv.material[idx] + st.motivation[idx] + 0.5 * pressure
         return alpha, rewards, st.cost[idx] + noise
 
     @classmethod
@@ -76,7 +100,7 @@ class ResidentUnit(ArrayAgent):
         if model.config.submodels.motivation == "static":
             return
         cfg, st = model.config, model.state["units"]
-        support = (model.lever("incentives.recognition")[st.street] * st.participating
-                   + 0.5 * model.unit_in_exchange() + 0.5 * solved)
+        lv = cls.by_unit(model)
+        support = lv.recognition * st.participating + lv.half_exchange + 0.5 * solved
         st.motivation = update_unit_motivation(st.motivation, support, cfg.units.motivation_rate,
                                                cfg.units.motivation_cap)

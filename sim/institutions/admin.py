@@ -42,15 +42,6 @@ def _serve(due, staff_hours, crowding_out: str):
     return served, staff_hours - served
 
 
-def _binomial(rng, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """``rng.binomial(n, p)``; where every p is 0, zeros without calling it. NumPy's binomial
-    returns 0 for p = 0 without drawing a random number, so the generator's stream is the
-    same either way (and the call's argument checks cost more than the draws)."""
-    if not p.any():
-        return np.zeros(np.shape(n), np.int64)
-    return rng.binomial(n, p)
-
-
 def push_down_tasks(model) -> None:
     """Push this week's tasks down and serve them first. Bought-in tasks (market logic) are
     billed to the street budget at half the outsourcing price."""
@@ -66,18 +57,22 @@ def push_down_tasks(model) -> None:
         # (sum / size: the mean, as ndarray.mean computes it).
         mean_staff_hours = comm.staff_hours.sum() / comm.staff_hours.size
         street_rate = rate_s * a.street_share * streets.staff_hours / mean_staff_hours
-        return rate_s[comm.street], bought_share[comm.street], street_rate, bought_share
+        bought_share_c = bought_share[comm.street]
+        return (rate_s[comm.street], bought_share_c, street_rate, bought_share,
+                bool(bought_share_c.any()), bool(bought_share.any()))
 
-    rate_c, bought_share_c, street_rate, bought_share = model.lever_derived(
+    rate_c, bought_share_c, street_rate, bought_share, buys_c, buys_s = model.lever_derived(
         f"push_down:{pulse}", ("admin.burden", "market.outsourcing"), rates)
+    # Nothing bought where every share is 0: no binomial draw (NumPy draws nothing for p = 0,
+    # so the random stream is the same) and nothing taken off (tasks − 0 = tasks, whole numbers).
     tasks_c = rng.poisson(rate_c)
-    bought_c = _binomial(rng, tasks_c, bought_share_c)
-    comm.admin_due += (tasks_c - bought_c) * a.hours_per_task
+    bought_c = rng.binomial(tasks_c, bought_share_c) if buys_c else None
+    comm.admin_due += (tasks_c if bought_c is None else tasks_c - bought_c) * a.hours_per_task
     if step % cfg.evaluation.period == 0:  # preparing for this week's evaluation (迎检)
         comm.admin_due += cfg.evaluation.preparation_hours
     tasks_s = rng.poisson(street_rate)
-    bought_s = _binomial(rng, tasks_s, bought_share)
-    streets.admin_due += (tasks_s - bought_s) * a.hours_per_task
+    bought_s = rng.binomial(tasks_s, bought_share) if buys_s else None
+    streets.admin_due += (tasks_s if bought_s is None else tasks_s - bought_s) * a.hours_per_task
     mode = cfg.submodels.crowding_out
     comm.admin_served, comm.free_hours = _serve(comm.admin_due, comm.staff_hours, mode)
     streets.admin_served, streets.free_hours = _serve(streets.admin_due, streets.staff_hours, mode)
@@ -86,8 +81,11 @@ def push_down_tasks(model) -> None:
         streets.admin_due[:] = 0.0
     comm.admin_due -= comm.admin_served
     streets.admin_due -= streets.admin_served
-    if bought_share.any():  # (nothing bought: a bill of zeros would change nothing)
-        bought = np.bincount(comm.street, weights=bought_c, minlength=streets.street.size) + bought_s
+    if buys_s:  # (nothing bought: a bill of zeros would change nothing)
+        S = streets.street.size
+        by_street = np.bincount(comm.street, weights=bought_c, minlength=S) \
+            if bought_c is not None else np.zeros(S)
+        bought = by_street + bought_s
         model.bill("outsourcing", 0.5 * cfg.market.outsourcing_cost * bought)
 
 

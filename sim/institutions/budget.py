@@ -70,7 +70,7 @@ def settle_budget(model) -> None:
     bill = sum(model.bills.values())
     budget = model.lever("budget.street_budget", funded=False)
     over = bill > budget
-    if over.any():
+    if np.count_nonzero(over):
         funded = np.where(over, budget / np.maximum(bill, 1e-12), 1.0)
         spent = bill * funded
         model.spent_by_category = {k: v * funded for k, v in model.bills.items()}

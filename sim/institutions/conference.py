@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..items import Reason, Stage
-from ..network import add_service_tie
 from ..submodels.volunteers_dilemma import p_act
 
 __all__ = ["ASSIGNEE_QUALITY_BASE", "ASSIGNEE_QUALITY_PARTICIPATING", "authority_towards",
@@ -67,10 +66,10 @@ def hold_conference(model) -> None:
     street = items.street[rows]
     P_s = pool.by_street.shape[1]  # members of the largest street (rows padded with −1)
     n_real = pool.n_by_street[street]
-    none = n_real == 0
-    if none.any():
+    if n_real.min() == 0:
         # Nobody to assign to: the street gets the item back and handles it itself.
         L = model.layout
+        none = n_real == 0
         r = rows[none]
         model.events.record(items.item_id[r], model.steps, items.holder[r],
                             L.street0 + items.street[r], Reason.NO_ASSIGNEE)
@@ -85,12 +84,15 @@ def hold_conference(model) -> None:
     n = min(cfg.items.n_coresponsible, P_s)
     # Weighted sampling without replacement (Gumbel top-k): weights are the members'
     # capacities in the item's domain; log weights come from the pool's table (−inf = none).
-    keys = pool.log_capacity_by_street[street, items.domain[rows]] + model.rng.gumbel(
-        size=(rows.size, P_s))
+    # (the draws plus the log weights, added in place: the same sums)
+    keys = model.rng.gumbel(size=(rows.size, P_s))
+    keys += pool.log_capacity_by_street[street, items.domain[rows]]
     top = top_columns(keys, n)
     assignees = pool.by_street[street[:, None], top]  # (m, n) pool indices
-    # Streets with fewer members than n: the padded slots stay empty.
-    assignees = np.where(np.arange(n)[None, :] < np.minimum(n_real, n)[:, None], assignees, -1)
+    if n_real.min() < n:
+        # Streets with fewer members than n: the padded slots stay empty.
+        assignees = np.where(np.arange(n)[None, :] < np.minimum(n_real, n)[:, None], assignees,
+                             -1)
     decide_assignments(model, rows, assignees,
                        from_node=model.layout.conference0 + street,
                        reason=Reason.ASSIGN_NEGOTIATED, conference=True)
@@ -122,34 +124,37 @@ def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node
     pool, L = model.state["pool"], model.layout
     bp = cfg.buck_passing
     valid = assignees >= 0
-    a = np.where(valid, assignees, 0)
-    n = valid.sum(axis=1)
+    all_valid = bool(valid.all())
+    if all_valid:  # every slot filled (the usual case): the same values, fewer passes
+        a = assignees
+        n = np.full(rows.size, assignees.shape[1])
+    else:
+        a = np.where(valid, assignees, 0)
+        n = _count_by_row(valid)
     # Only assignees that take part this week can act: the dilemma is played on those slots
     # (every other slot acts with probability 0). Each value below is computed for a slot
     # with the same element-wise arithmetic as over the whole (m, n) table.
-    live = valid & model.assignee_participating()[a]
+    live = model.assignee_participating()[a]
+    if not all_valid:
+        live &= valid
     p = np.zeros(valid.shape)
     if live.any():
         row, col = live.nonzero()
         member = a[row, col]
         street = items.street[rows][row]
-        lv = model.lever
-        leading_group = lv("empowerment.leading_group")
-        # authority of each street over each pool member (S, P), looked up per slot
-        rho = authority_towards(cfg, pool.higher_rank[None, :], conference,
-                                lv("empowerment.street_authority")[:, None],
-                                lv("empowerment.conference_binding")[:, None],
-                                leading_group[:, None])[street, member]
-        blame = bp.blame * (1.0 + leading_group[street] * bp.leading_group_sanction)
+        # authority of each street over each pool member (S, P) and blame by street (S,),
+        # looked up per slot
+        rho, blame = _authority_and_blame(model, conference)
         benefit = (bp.benefit + model.assignee_motivation())[member]
         cost = bp.cost * items.difficulty[rows][row]
-        p[row, col] = p_act(benefit, cost, blame, rho, n[row], cfg.submodels.buck_passing)
+        p[row, col] = p_act(benefit, cost, blame[street], rho[street, member], n[row],
+                            cfg.submodels.buck_passing)
     acts = rng.random(p.shape) < p
     ids = items.item_id[rows]
     assignee_node = pool.node[a]
     for col in range(assignees.shape[1]):
         v = valid[:, col]
-        if v.all():
+        if all_valid or v.all():
             model.events.record(ids, step, from_node, assignee_node[:, col], reason)
         else:
             from_v = np.broadcast_to(np.asarray(from_node), rows.shape)[v]
@@ -157,7 +162,7 @@ def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node
     items.handoffs[rows] += 1
     items.assigned[rows] = True
     items.attempts[rows] += 1
-    anyone = acts.any(axis=1)
+    anyone = _any_by_row(acts)
     n_took = int(np.count_nonzero(anyone))
     model.assignment_stats["decisions"] += rows.size
     model.assignment_stats["nobody"] += rows.size - n_took
@@ -190,6 +195,50 @@ def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node
         model.ledger.flow_back_owners.append(items.origin[back])
 
 
+def _authority_and_blame(model, conference: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(S, P) authority ρ of each street over each pool member (:func:`authority_towards`) and
+    (S,) blame f of each street; kept while the config and levers are unchanged
+    (:meth:`sim.model.RegionModel.lever_derived`)."""
+    cfg, pool = model.config, model.state["pool"]
+    bp = cfg.buck_passing
+
+    def compute(street_authority, conference_binding, leading_group):
+        rho = authority_towards(cfg, pool.higher_rank[None, :], conference,
+                                street_authority[:, None], conference_binding[:, None],
+                                leading_group[:, None])
+        blame = bp.blame * (1.0 + leading_group * bp.leading_group_sanction)
+        return rho, blame
+
+    return model.lever_derived(f"authority_and_blame:{conference}", _AUTHORITY_LEVERS, compute)
+
+
+#: The levers behind :func:`_authority_and_blame`, in the order ``compute`` takes them.
+_AUTHORITY_LEVERS = ("empowerment.street_authority", "empowerment.conference_binding",
+                     "empowerment.leading_group")
+
+
+def _count_by_row(mask: np.ndarray) -> np.ndarray:
+    """(m,) int64 number of True in each row of an (m, n) bool array, n small (column by
+    column: ``mask.sum(axis=1)`` in less time)."""
+    if mask.shape[1] == 0:
+        return np.zeros(mask.shape[0], np.int64)
+    count = mask[:, 0].astype(np.int64)
+    for j in range(1, mask.shape[1]):
+        count += mask[:, j]
+    return count
+
+
+def _any_by_row(mask: np.ndarray) -> np.ndarray:
+    """(m,) bool: any True in each row of an (m, n) bool array, n small (column by column:
+    ``mask.any(axis=1)`` in less time)."""
+    if mask.shape[1] == 0:
+        return np.zeros(mask.shape[0], bool)
+    anyone = mask[:, 0].copy()
+    for j in range(1, mask.shape[1]):
+        anyone |= mask[:, j]
+    return anyone
+
+
 def assignee_quality(participating, motivation):
     """Solution quality of assignees in [0.5, 1]: base, taking part, and saturating motivation."""
     rest = 1.0 - ASSIGNEE_QUALITY_BASE - ASSIGNEE_QUALITY_PARTICIPATING
@@ -209,18 +258,19 @@ def work_assigned_items(model) -> None:
     difficulty = items.difficulty[rows]
     cap = pool.capacity[p_idx, items.domain[rows]]
     ratio = cap / np.maximum(difficulty, 1e-9)
-    part = model.assignee_participating()[p_idx]
-    p = np.minimum(1.0, ratio) * np.where(part, 1.0, 0.5)
+    participating = model.assignee_participating()
+    p = np.minimum(1.0, ratio) * np.where(participating[p_idx], 1.0, 0.5)
     ok = model.rng.random(rows.size) < p
-    ok &= model.steps - items.created[rows] >= model.config.items.min_processing
+    # (whole steps: ``created <= steps − min_processing`` is ``steps − created >= ...``)
+    ok &= items.created[rows] <= model.steps - model.config.items.min_processing
     hours = model.config.items.hours_per_item * difficulty
     # A week spent without closing costs half the item's hours; the closing week its full hours.
     model.ledger.resources += float(np.where(ok, hours, 0.5 * hours).sum())
     done = rows[ok]
     done_holder = holder[ok]
-    for prov, comm in zip(done_holder.tolist(), items.community[done].tolist()):
-        add_service_tie(model.world.org_graph, prov, L.community0 + comm, model.steps)
-    quality = assignee_quality(part[ok], model.assignee_motivation()[p_idx[ok]])
+    model.world.record_services(done_holder, items.community[done], model.steps)
+    # (quality of every assignee, then of the closing ones: the same element-wise arithmetic)
+    quality = assignee_quality(participating, model.assignee_motivation())[p_idx[ok]]
     items.substance_done[done] = items.needed[done]
     model.close(done, done_holder, np.ones(done.size), ratio[ok], quality, Reason.CLOSE)
     wait = ~ok

@@ -75,38 +75,53 @@ _EVALUATION_LEVERS = ("evaluation.substance_weight", "evaluation.observability",
                       "evaluation.gameable_share", "evaluation.promotion_link")
 
 
-def _split(model, key: str) -> None:
+#: The evaluated groups, in the order their actors are joined in :func:`_split`.
+_EVALUATED = ("streets", "communities")
+
+
+def _split(model) -> None:
+    """The multitask split of every evaluated actor, streets and communities in one pass:
+    each actor's values depend only on its own inputs (elementwise), so joining the two
+    groups' arrays changes no value."""
     cfg = model.config
     st = cfg.staff
-    group = model.state[key]
+    groups = [model.state[key] for key in _EVALUATED]
+
+    def joined(name):
+        return np.concatenate([getattr(g, name) for g in groups])
 
     def weights(w, kappa, g, beta):  # λ_F and β of each actor, from its street's levers
-        street = group.street
+        street = joined("street")
         return reported_weight(w[street], kappa[street], g[street]), beta[street]
 
-    lam, beta = model.lever_derived("effort_weights:" + key, _EVALUATION_LEVERS, weights)
-    alpha_f, alpha_s = marginal_rewards(beta, lam, group.intrinsic,
+    lam, beta = model.lever_derived("effort_weights", _EVALUATION_LEVERS, weights)
+    alpha_f, alpha_s = marginal_rewards(beta, lam, joined("intrinsic"),
                                         form_blind=cfg.submodels.evaluation == "form_blind")
-    alpha_f = alpha_f + group.shock_form
-    alpha_s = alpha_s + group.shock_substance
-    tf, ts = multitask_effort(alpha_f, alpha_s, group.delta)
-    group.t_form, group.t_substance = tf, ts
+    alpha_f = alpha_f + joined("shock_form")
+    alpha_s = alpha_s + joined("shock_substance")
+    tf, ts = multitask_effort(alpha_f, alpha_s, joined("delta"))
+    free_hours = joined("free_hours")
     total = tf + ts
     use = np.minimum(1.0, total / st.effort_scale)
     phi = np.divide(tf, total, out=np.zeros(total.shape), where=total > 0)
-    worked = group.free_hours * use
-    floor = st.paperwork_floor * group.free_hours
-    group.form_hours = np.minimum(np.maximum(phi * worked, floor), group.free_hours)
-    group.substance_hours = np.maximum(worked - group.form_hours, 0.0)
-    group.paper_hours = np.zeros(group.form_hours.shape)
+    worked = free_hours * use
+    floor = st.paperwork_floor * free_hours
+    form_hours = np.minimum(np.maximum(phi * worked, floor), free_hours)
+    substance_hours = np.maximum(worked - form_hours, 0.0)
+    lo = 0
+    for g in groups:  # each group gets its slice (views of the joined results)
+        part = slice(lo, lo + g.free_hours.size)
+        lo = part.stop
+        g.t_form, g.t_substance = tf[part], ts[part]
+        g.form_hours, g.substance_hours = form_hours[part], substance_hours[part]
+        g.paper_hours = np.zeros(part.stop - part.start)
 
 
 def allocate_effort(model) -> None:
     """Split the free hours of streets and communities between form and substance."""
     if model.steps % model.config.evaluation.period == 1 or model.config.evaluation.period == 1:
         draw_effort_shocks(model)
-    for key in ("streets", "communities"):
-        _split(model, key)
+    _split(model)
 
 
 def update_form_output(model) -> None:

@@ -65,15 +65,18 @@ def raise_items(model) -> None:
         specialised = np.concatenate([specialised, rep["specialised"]])
         domain = np.concatenate([domain, rep["domain"]])
         repeat_of = np.concatenate([repeat_of, rep["item_id"]])
-    m = origin.size
-    if m == 0:
+    if origin.size == 0:
         return
     add_items(model, origin, community, difficulty, specialised, domain, repeat_of,
-              rng.random(m))
+              rng.random(origin.size), n_new=m)
 
 
-def add_items(model, origin, community, difficulty, specialised, domain, repeat_of, draw):
-    """Append items raised this step; triage them; record the events."""
+def add_items(model, origin, community, difficulty, specialised, domain, repeat_of, draw, *,
+              n_new: int):
+    """Append items raised this step; triage them; record the events.
+
+    The first ``n_new`` items are new matters, the rest repeat complaints (``repeat_of`` ≥ 0).
+    """
     cfg, step = model.config, model.steps
     it, L = cfg.items, model.layout
     comm = model.state["communities"]
@@ -82,28 +85,25 @@ def add_items(model, origin, community, difficulty, specialised, domain, repeat_
     esc = ~keep
     street = comm.street[community]
     hours = it.hours_per_item * difficulty
+    community_node = L.community0 + community
+    street_node = L.street0 + street
     rows = model.items.add(
         origin=origin, community=community, street=street, domain=domain,
         difficulty=difficulty, specialised=specialised, created=step,
         status=Status.OPEN, outsource_draw=draw, repeat_of=repeat_of,
         stage=np.where(keep, Stage.COMMUNITY, Stage.STREET),
-        holder=np.where(keep, L.community0 + community, L.street0 + street),
+        holder=np.where(keep, community_node, street_node),
         handoffs=esc.astype(np.int16), work_left=hours, needed=hours)
     ids = model.items.item_id[rows]
-    is_repeat = repeat_of >= 0
-    n_repeats = int(np.count_nonzero(is_repeat))
-    if n_repeats == 0:  # all new matters
-        model.events.record(ids, step, L.resident0 + origin, L.community0 + community,
-                            Reason.RAISED)
-    else:
-        new = ~is_repeat
-        model.events.record(ids[new], step, L.resident0 + origin[new],
-                            L.community0 + community[new], Reason.RAISED)
-        model.events.record(ids[is_repeat], step, L.resident0 + origin[is_repeat],
-                            L.community0 + community[is_repeat], Reason.REPEAT)
-    model.events.record(ids[esc], step, L.community0 + community[esc], L.street0 + street[esc],
+    resident_node = L.resident0 + origin
+    # (the event log keeps these slices as given: nothing changes their arrays afterwards)
+    model.events.record(ids[:n_new], step, resident_node[:n_new], community_node[:n_new],
+                        Reason.RAISED)
+    model.events.record(ids[n_new:], step, resident_node[n_new:], community_node[n_new:],
+                        Reason.REPEAT)
+    model.events.record(ids[esc], step, community_node[esc], street_node[esc],
                         Reason.ESCALATE)
-    model.history.add(step, created=m, repeats=n_repeats)
+    model.history.add(step, created=m, repeats=m - n_new)
 
 
 def work_queue(model, rows, group_of_row, hours, quality, capability):
@@ -116,16 +116,18 @@ def work_queue(model, rows, group_of_row, hours, quality, capability):
         return np.zeros(hours.size)
     items = model.items
     created = items.created[rows]
-    done, spent = serve_queue(group_of_row, created, items.work_left[rows], hours)
-    items.work_left[rows] -= spent
+    work = items.work_left[rows]
+    done, spent = serve_queue(group_of_row, created, work, hours)
+    items.work_left[rows] = work - spent
     items.substance_done[rows] += spent
     model.mark_responded(rows[spent > 0])
-    ok = done & (model.steps - created >= model.config.items.min_processing)
+    # (whole steps: ``created <= steps − min_processing`` is ``steps − created >= ...``)
+    ok = done & (created <= model.steps - model.config.items.min_processing)
     r = rows[ok]
     if r.size:
         group = group_of_row[ok]
         depth = items.substance_done[r] / np.maximum(items.needed[r], 1e-9)
-        if np.ndim(capability):
+        if isinstance(capability, np.ndarray) and capability.ndim:
             capability = capability[group]
         cap = capability / np.maximum(items.difficulty[r], 1e-9)
         model.close(r, items.holder[r], depth, cap, quality[group], Reason.CLOSE,
@@ -139,11 +141,12 @@ def work_community_queue(model) -> None:
     rows = items.open_rows(Stage.COMMUNITY)
     comm = model.state["communities"]
     prod = productivity(model, comm)
-    capacity = comm.substance_hours * prod + comm.volunteer_hours
+    staff_hours = comm.substance_hours * prod
+    capacity = staff_hours + comm.volunteer_hours
     used = work_queue(model, rows, items.community[rows], capacity, prod,
                       model.config.items.community_capability)
     # Staff hours are used before volunteers' (volunteers are free of charge).
-    staff_used = np.minimum(used, comm.substance_hours * prod) / np.maximum(prod, 1e-9)
+    staff_used = np.minimum(used, staff_hours) / np.maximum(prod, 1e-9)
     model.ledger.resources += float(staff_used.sum())
     model.ledger.community_hours_on_items += used
 
@@ -152,20 +155,21 @@ def paper_close(model, key: str) -> None:
     """Streets or communities close overdue items in their queue on paper with form hours."""
     items, cfg = model.items, model.config
     stage = Stage.COMMUNITY if key == "communities" else Stage.STREET
-    rows = items.open_rows(stage)
-    if rows.size == 0:
-        return
-    rows = rows[model.steps - items.created[rows] >= cfg.items.overdue_after]
+    # open items of the stage raised at least ``overdue_after`` steps ago (whole steps)
+    rows = ((items.stage == stage)
+            & (items.created <= model.steps - cfg.items.overdue_after)).nonzero()[0]
     if rows.size == 0:
         return
     g = model.state[key]
     group = items.community[rows] if key == "communities" else items.street[rows]
     cost = np.full(rows.size, cfg.items.paper_close_hours)
     done, _spent = serve_queue(group, items.created[rows], cost, g.form_hours)
-    # Partial paper work on an item is not kept: only whole formal replies count.
-    used = np.bincount(group[done], weights=cost[done], minlength=g.form_hours.size)
-    g.paper_hours = g.paper_hours + used
     r = rows[done]
+    group_done = group[done]
+    # Partial paper work on an item is not kept: only whole formal replies count (every
+    # item costs the same hours: ``cost[:r.size]`` is ``cost[done]``).
+    used = np.bincount(group_done, weights=cost[:r.size], minlength=g.form_hours.size)
+    g.paper_hours = g.paper_hours + used
     if r.size == 0:
         return
     depth = items.substance_done[r] / np.maximum(items.needed[r], 1e-9)
@@ -173,5 +177,5 @@ def paper_close(model, key: str) -> None:
     if key == "streets":  # as when the street works an item itself (sim.institutions.street)
         capability = np.where(items.specialised[r], 1.0, STREET_CAPABILITY * capability)
     cap = capability / np.maximum(items.difficulty[r], 1e-9)
-    quality = productivity(model, g)[group[done]]
+    quality = productivity(model, g)[group_done]
     model.close(r, items.holder[r], depth, cap, quality, Reason.PAPER_CLOSE, assignees=False)

@@ -28,10 +28,9 @@ def serve_queue(group: np.ndarray, priority: np.ndarray, work: np.ndarray,
     idx = np.lexsort((priority, group))
     g, w = group[idx], work[idx]
     before_all = w.cumsum() - w  # (ndarray methods: np.cumsum without its wrapper)
-    start = np.ones(m, bool)
-    start[1:] = g[1:] != g[:-1]
-    seg = start.cumsum() - 1
-    before = before_all - before_all[start][seg]
+    # Hours taken by earlier items of the same group: the running total less its value at the
+    # group's first item (``searchsorted`` of the sorted groups finds that item).
+    before = before_all - before_all[g.searchsorted(g)]
     spent_sorted = clip(capacity[g] - before, 0.0, w)
     done_sorted = spent_sorted >= w - 1e-9
     done = np.empty(m, bool)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..items import Reason, Stage
-from ..network import add_service_tie
 from .conference import decide_assignments
 from .intake import PUSHED_DOWN_FACTOR, STREET_CAPABILITY, productivity, work_queue
 from .queues import serve_queue
@@ -42,41 +41,63 @@ __all__ = ["EXTERNAL_PROVIDER", "STREET_CAPABILITY", "handle_street_queue", "wor
 EXTERNAL_PROVIDER = -1
 
 
-def _listed(model, street: np.ndarray, domain: np.ndarray) -> np.ndarray:
-    share = model.lever("empowerment.responsibility_list")[street]
-    n_listed = np.rint(share * model.config.items.n_domains)  # (np.round to 0 decimals)
-    return model.world.domain_order[domain] < n_listed
+def _n_listed(model) -> tuple[np.ndarray, bool]:
+    """(S,) domains on each street's responsibility list (its share of the domains, rounded
+    as ``np.round`` to 0 decimals: domain d is listed when its rank is below this), and
+    whether any street lists any; kept while the config and levers are unchanged."""
+    n_domains = model.config.items.n_domains
+
+    def compute(share):
+        n_listed = np.rint(share * n_domains)
+        return n_listed, bool(n_listed.any())
+
+    return model.lever_derived("street:n_listed", ("empowerment.responsibility_list",), compute)
+
+
+def _outsourcing(model) -> tuple[np.ndarray, bool]:
+    """(S,) outsourcing share each street contracted (the set lever, not what it can pay), and
+    whether any street outsources; kept while the config and levers are unchanged."""
+    return model.lever_derived("street:outsourcing", ("market.outsourcing",),
+                               lambda share: (share, bool(share.any())), funded=False)
 
 
 def handle_street_queue(model) -> None:
-    cfg, items, step = model.config, model.items, model.steps
-    L = model.layout
+    cfg, items = model.config, model.items
     rows = items.open_rows(Stage.STREET)
     if rows.size == 0:
         return
     max_attempts = cfg.items.max_assign_attempts
     specialised = items.specialised[rows]
-    attempts = items.attempts[rows]
-    spec = specialised & (attempts < max_attempts)
-    if spec.any():
-        _route_specialised(model, rows[spec])
+    spec = specialised & (items.attempts[rows] < max_attempts)
+    if spec.any() and _route_specialised(model, rows[spec]):
         # Only the routed items changed stage (some may be back, passed back by their owner):
-        # the street's queue is what is left of ``rows`` in the street stage.
+        # the street's queue is what is left of ``rows`` in the street stage. (When none can
+        # be back, it is the items not routed: ``~spec`` below.)
         rows = rows[items.stage[rows] == Stage.STREET]
         specialised = items.specialised[rows]
-        attempts = items.attempts[rows]
+        spec = specialised & (items.attempts[rows] < max_attempts)
     # 2. the street works the rest with its own hours; specialised items passed back this
     #    week with attempts left wait for next week's routing.
-    work = ~specialised | (attempts >= max_attempts)
+    work = ~spec
     rows = rows[work]
-    if rows.size == 0:
-        return
+    if rows.size:
+        _work_street_queue(model, rows, specialised[work])
+
+
+def _work_street_queue(model, rows: np.ndarray, returned: np.ndarray) -> None:
+    """The street works ``rows`` (ordinary items, then the ``returned`` specialised ones with
+    the hours left) and pushes down the returned ones it could not finish."""
+    cfg, items, step = model.config, model.items, model.steps
+    L = model.layout
     streets = model.state["streets"]
-    returned = specialised[work]
     street = items.street[rows]
     prod = productivity(model, streets)
     hours = streets.substance_hours * prod
     cap_ordinary = STREET_CAPABILITY * cfg.items.community_capability
+    if not returned.any():
+        used = work_queue(model, rows, street, hours, prod, cap_ordinary)
+        model.ledger.resources += float((used / np.maximum(prod, 1e-9)).sum())
+        return
     # Specialised items: the street has no professional capability (ratio 1/difficulty).
     ordinary = ~returned
     spec_rows = rows[returned]
@@ -84,8 +105,6 @@ def handle_street_queue(model) -> None:
     used += work_queue(model, spec_rows, street[returned], np.maximum(hours - used, 0.0),
                        prod, 1.0)
     model.ledger.resources += float((used / np.maximum(prod, 1e-9)).sum())
-    if spec_rows.size == 0:
-        return
     r = spec_rows[items.stage[spec_rows] != Stage.CLOSED]
     if r.size:
         comm = items.community[r]
@@ -100,57 +119,73 @@ def handle_street_queue(model) -> None:
         model.ledger.pushed_down += r.size
 
 
-def _route_specialised(model, route: np.ndarray) -> None:
-    """Step 1: outsource, assign by the responsibility list, or refer to the conference."""
-    cfg, items, step = model.config, model.items, model.steps
+def _route_specialised(model, route: np.ndarray) -> bool:
+    """Step 1: outsource, assign by the responsibility list, or refer to the conference.
+
+    Each step takes its items out of ``route`` (order kept); what is left goes on. Returns
+    whether items were assigned by the list (only those can be back in the street stage).
+    """
+    items, step = model.items, model.steps
     L, pool = model.layout, model.state["pool"]
     street = items.street[route]
-    domain = items.domain[route]
     # Routing follows the contract the street signed (the set lever); what the street can pay
     # for limits the provider's capacity instead (:func:`work_provider_items`).
-    outsource = items.outsource_draw[route] < model.lever("market.outsourcing", funded=False)[street]
-    # 1a. outsourcing to a contracted professional organisation (or an outside provider)
-    if outsource.any():
-        r = route[outsource]
-        r_street = street[outsource]
-        provider = _strongest(pool, r_street, domain[outsource], organisations_only=True)
-        holder = np.full(r.size, EXTERNAL_PROVIDER, dtype=np.int64)
-        holder[provider >= 0] = pool.node[provider[provider >= 0]]
-        model.events.record(items.item_id[r], step, L.street0 + r_street, holder,
-                            Reason.OUTSOURCE)
-        items.stage[r] = Stage.PROVIDER
-        items.holder[r] = holder
-        items.handoffs[r] += 1
-        items.needed[r] = cfg.items.hours_per_item * items.difficulty[r]
-        items.substance_done[r] = 0.0
-        items.work_left[r] = 1.0  # in provider-weeks' items: one item of the provider's capacity
-        model.mark_responded(r)
-        S = model.layout.n_streets
-        n_out = np.bincount(r_street, minlength=S)
-        model.bill("outsourcing", cfg.market.outsourcing_cost * n_out)
-        model.bill("monitoring", cfg.market.monitoring_cost
-                   * model.lever("market.monitoring", funded=False) * n_out)
-    # 1b. responsibility list: one owner, decided at once
-    listed = ~outsource & _listed(model, street, domain)
-    if listed.any():
-        r = route[listed]
-        owner = _strongest(pool, street[listed], domain[listed], organisations_only=False)
-        ok = owner >= 0
-        assignees = np.full((r.size, 1), -1)
-        assignees[ok, 0] = owner[ok]
-        decide_assignments(model, r[ok], assignees[ok], from_node=L.street0 + street[listed][ok],
-                           reason=Reason.ASSIGN_LIST)
-        listed[np.flatnonzero(listed)[~ok]] = False  # no owner: go to the conference
+    share, any_outsourcing = _outsourcing(model)
+    n_listed, any_listed = _n_listed(model)
+    domain = items.domain[route] if any_outsourcing or any_listed else None
+    by_list = False
+    if any_outsourcing:  # (the draws lie in [0, 1): a street with share 0 outsources nothing)
+        outsource = items.outsource_draw[route] < share[street]
+        if outsource.any():
+            # 1a. outsourcing to a contracted professional organisation (or an outside provider)
+            _outsource(model, route[outsource], street[outsource], domain[outsource])
+            rest = ~outsource
+            route, street, domain = route[rest], street[rest], domain[rest]
+    if any_listed:  # (domain ranks are ≥ 0: a street with none listed lists nothing)
+        # 1b. responsibility list: one owner, decided at once; a listed domain without an
+        #     owner in the street goes to the conference
+        listed = model.world.domain_order[domain] < n_listed[street]
+        if listed.any():
+            owner = _strongest(pool, street, domain, organisations_only=False)
+            listed &= owner >= 0
+            decide_assignments(model, route[listed], owner[listed][:, None],
+                               from_node=L.street0 + street[listed], reason=Reason.ASSIGN_LIST)
+            by_list = True
+            rest = ~listed
+            route, street = route[rest], street[rest]
     # 1c. everything else specialised goes to the joint conference
-    conf = ~outsource & ~listed
-    if conf.any():
-        r = route[conf]
-        to_node = L.conference0 + street[conf]
-        model.events.record(items.item_id[r], step, L.street0 + street[conf], to_node,
+    if route.size:
+        to_node = L.conference0 + street
+        model.events.record(items.item_id[route], step, L.street0 + street, to_node,
                             Reason.TO_CONFERENCE)
-        items.stage[r] = Stage.CONFERENCE
-        items.holder[r] = to_node
-        items.handoffs[r] += 1
+        items.stage[route] = Stage.CONFERENCE
+        items.holder[route] = to_node
+        items.handoffs[route] += 1
+    return by_list
+
+
+def _outsource(model, r: np.ndarray, r_street: np.ndarray, r_domain: np.ndarray) -> None:
+    """Hand items ``r`` to the contracted organisation of their street strongest in their
+    domain, or to the street's outside provider if it has none; bill the street."""
+    cfg, items = model.config, model.items
+    pool = model.state["pool"]
+    provider = _strongest(pool, r_street, r_domain, organisations_only=True)
+    holder = np.full(r.size, EXTERNAL_PROVIDER, dtype=np.int64)
+    found = provider >= 0
+    holder[found] = pool.node[provider[found]]
+    model.events.record(items.item_id[r], model.steps, model.layout.street0 + r_street, holder,
+                        Reason.OUTSOURCE)
+    items.stage[r] = Stage.PROVIDER
+    items.holder[r] = holder
+    items.handoffs[r] += 1
+    items.needed[r] = cfg.items.hours_per_item * items.difficulty[r]
+    items.substance_done[r] = 0.0
+    items.work_left[r] = 1.0  # in provider-weeks' items: one item of the provider's capacity
+    model.mark_responded(r)
+    n_out = np.bincount(r_street, minlength=model.layout.n_streets)
+    model.bill("outsourcing", cfg.market.outsourcing_cost * n_out)
+    model.bill("monitoring", cfg.market.monitoring_cost
+               * model.lever("market.monitoring", funded=False) * n_out)
 
 
 def _strongest(pool, street: np.ndarray, domain: np.ndarray, organisations_only: bool) -> np.ndarray:
@@ -177,19 +212,21 @@ def work_provider_items(model) -> None:
     # A contract paid in part buys that part of the provider's week (pro rata, like every bill).
     capacity = m.provider_capacity * model.funding[np.concatenate([pool.street, np.arange(L.n_streets)])]
     work = items.work_left[rows]
-    done, spent = serve_queue(group, items.created[rows], work, capacity)
+    created = items.created[rows]
+    done, spent = serve_queue(group, created, work, capacity)
     # Part of a provider-week (a contract paid in part) is progress carried to next week.
     partial = ~done
     items.work_left[rows[partial]] = work[partial] - spent[partial]
-    done &= model.steps - items.created[rows] >= cfg.items.min_processing
+    done &= created <= model.steps - cfg.items.min_processing  # (whole steps)
     monitoring = model.lever("market.monitoring")[street]
     quality = m.provider_quality * (1.0 - m.quality_shading * (1.0 - monitoring))
     r = rows[done]
-    for prov, comm in zip(items.holder[r].tolist(), items.community[r].tolist()):
-        if prov != EXTERNAL_PROVIDER:  # a contracted organisation of the street
-            add_service_tie(model.world.org_graph, prov, L.community0 + comm, model.steps)
+    r_holder = holder[done]
+    contracted = r_holder != EXTERNAL_PROVIDER  # a contracted organisation of the street
+    model.world.record_services(r_holder[contracted], items.community[r[contracted]], model.steps)
     items.substance_done[r] = items.needed[r]
-    model.close(r, items.holder[r], np.ones(r.size), np.ones(r.size), quality[done], Reason.CLOSE)
-    wait = rows[~done]
-    model.events.record(items.item_id[wait], model.steps, items.holder[wait], items.holder[wait],
+    model.close(r, r_holder, np.ones(r.size), np.ones(r.size), quality[done], Reason.CLOSE)
+    wait = ~done
+    wait_holder = holder[wait]
+    model.events.record(items.item_id[rows[wait]], model.steps, wait_holder, wait_holder,
                         Reason.DELAY)

@@ -62,6 +62,11 @@ def update_staff_motivation(iota, iota_target, overload, rest, burnout_rate, rec
 
 
 def quit_probability(iota, iota0, base, burnout):
-    """Weekly quit probability: base + burnout·max(0, 1 − ι/ι0) ∈ [0, 1]."""
-    ratio = np.divide(iota, iota0, out=np.ones_like(iota), where=iota0 > 0)
+    """Weekly quit probability: base + burnout·max(0, 1 − ι/ι0) ∈ [0, 1] (ι/ι0 taken as 1
+    where ι0 ≤ 0)."""
+    positive = np.greater(iota0, 0.0)
+    if positive.all():  # (the same quotients as the guarded division below, faster)
+        ratio = iota / iota0
+    else:
+        ratio = np.divide(iota, iota0, out=np.ones_like(iota), where=positive)
     return clip(base + burnout * np.maximum(0.0, 1.0 - ratio), 0.0, 1.0)

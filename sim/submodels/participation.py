@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["resident_motive", "resident_participation", "two_new_probability",
+__all__ = ["motive_of_terms", "resident_motive", "resident_participation", "two_new_probability",
            "unit_participates"]
 
 
@@ -26,10 +26,15 @@ def resident_motive(civic, responsiveness, cost_aversion, autonomy, peer_share, 
 
     Args are arrays over residents (or scalars); ``res`` is the residents config group.
     """
-    return (res.civic_weight * civic * responsiveness
-            - res.cost_weight * cost_aversion * (1.0 - autonomy)
-            + res.peer_weight * peer_share
-            + res.reward_weight * reward)
+    return motive_of_terms(res.civic_weight * civic * responsiveness,
+                           res.cost_weight * cost_aversion * (1.0 - autonomy),
+                           res.peer_weight * peer_share, res.reward_weight * reward)
+
+
+def motive_of_terms(grievance, cost, peer, reward):
+    """The motive from its weighted terms: w_G·H·L − w_N·R·(1 − s/T) + w_P·peer + w_W·reward,
+    added in this order (:func:`resident_motive`)."""
+    return grievance - cost + peer + reward
 
 
 def resident_participation(motive, threshold):
