@@ -202,12 +202,17 @@ def test_app_in_a_browser(server, artefacts):
 
             # play (4 weeks a tick) until returned items exist, then pause
             page.locator(".rpb-speed button").nth(1).click()
-            page.locator(".rpb-play").first.click()
+            play = page.locator(".rpb-play").first
+            play.click()
             _wait_week(page, lambda w: w >= 12, timeout=90)
-            page.locator(".rpb-play").first.click()
-            week = _week(page)
-            page.wait_for_timeout(800)
-            assert _week(page) <= week + 4
+            if play.is_enabled():
+                play.click()
+                week = _week(page)
+                page.wait_for_timeout(800)
+                assert _week(page) <= week + 4
+            else:  # on a loaded machine the play loop can reach the run's end before the click
+                assert re.search(r"(\d+)\s*/\s*(\d+)", _text(page, ".rpb-c-week")).group(1, 2) \
+                    == (str(_week(page)),) * 2
 
             # the item story, in words
             district0 = _img(page, ".rpb-district")
