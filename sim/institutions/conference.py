@@ -86,7 +86,7 @@ def hold_conference(model) -> None:
     # capacities in the item's domain; log weights come from the pool's table (−inf = none).
     # (the draws plus the log weights, added in place: the same sums)
     keys = model.rng.gumbel(size=(rows.size, P_s))
-    keys += pool.log_capacity_by_street[street, items.domain[rows]]
+    keys += _street_domain_rows(pool.log_capacity_by_street, street, items.domain[rows])
     top = top_columns(keys, n)
     assignees = pool.by_street[street[:, None], top]  # (m, n) pool indices
     if n_real.min() < n:
@@ -105,14 +105,27 @@ def top_columns(keys: np.ndarray, n: int) -> np.ndarray:
     same columns in the same order as a full descending sort. Where a row has fewer than n
     finite keys the surplus slots hold arbitrary columns (the caller empties them).
     """
-    m = keys.shape[0]
+    m, p = keys.shape
     top = np.empty((m, n), np.intp)
-    every_row = np.arange(m)
+    if keys.flags.c_contiguous:  # keys[row, best] set by flat position (cheaper)
+        flat, at = keys.reshape(-1), np.arange(m) * p  # (a view of keys; row starts)
+    else:
+        flat, at = keys, np.arange(m)
     for j in range(n):
         best = keys.argmax(axis=1)
         top[:, j] = best
-        keys[every_row, best] = -np.inf
+        if flat is keys:
+            keys[at, best] = -np.inf
+        else:
+            flat[at + best] = -np.inf
     return top
+
+
+def _street_domain_rows(table: np.ndarray, street: np.ndarray, domain: np.ndarray) -> np.ndarray:
+    """(m, P) rows ``table[street, domain]`` of a C-contiguous (S, D, P) table: the same
+    copy as the two-array index, taken as whole rows of the (S·D, P) view (cheaper)."""
+    S, D, P = table.shape
+    return table.reshape(S * D, P).take(street * D + domain, axis=0)
 
 
 def decide_assignments(model, rows: np.ndarray, assignees: np.ndarray, from_node,
