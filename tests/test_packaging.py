@@ -75,3 +75,18 @@ def test_installed_package_reads_configs():
     names = sorted(p.name[:-5] for p in (conf / "scenario").iterdir() if p.name.endswith(".yaml"))
     assert names == compose.list_scenarios() == sorted(
         p.stem for p in (ROOT / "configs" / "scenario").glob("*.yaml"))
+
+
+def test_data_files_of_sim_are_listed_in_pyproject():
+    """A non-Python file inside sim/ (the app's Vue template) ships only when package-data
+    names it; a wheel without it would break the page at run time."""
+    from fnmatch import fnmatch
+
+    data = _setuptools()["package-data"]
+    for path in (ROOT / "sim").rglob("*"):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix in {".py", ".pyc"}:
+            continue
+        package = ".".join(path.parent.relative_to(ROOT).parts)
+        patterns = data.get(package, [])
+        assert any(fnmatch(path.name, pat) for pat in patterns), \
+            f'add "{package}" = ["*{path.suffix}"] to [tool.setuptools.package-data] ({path})'

@@ -20,11 +20,13 @@ import solara.lab
 from ..compose import list_scenarios
 from ..labels import DEFAULT_LANG, LANGS, param_label, scenario_label, t, unit_label
 from .frames import charts_png, district_png
+from .pacing import FramePacer
 from .session import APP_POPULATIONS, Session, take_session
 
 __all__ = ["Page", "default_lang"]
 
-#: Seconds between two weeks while playing (plus the time a render takes).
+#: Seconds between two weeks while playing (plus the time a render takes, and any wait for
+#: the page to show the previous week: see :mod:`sim.app.pacing`).
 PLAY_INTERVAL = 0.15
 
 CSS = """
@@ -119,6 +121,11 @@ def StoryView(story, lang: str):
     solara.HTML(tag="div", classes=["rpb-story", "rpb-story-body"], unsafe_innerHTML=body)
 
 
+@solara.component_vue("frame_ack.vue")
+def FrameAck(frame: int, event_shown=None):
+    """Hidden: reports each ``frame`` the browser has received to ``event_shown(frame)``."""
+
+
 @solara.component
 def Page(lang: str | None = None, scenario: str = "baseline", seed: int = 1,
          population: str = "classroom"):
@@ -138,6 +145,7 @@ def Page(lang: str | None = None, scenario: str = "baseline", seed: int = 1,
     story_id = solara.use_reactive(None)
     message = solara.use_reactive(("", {}))
     item_number = solara.use_reactive(0)
+    pacer = solara.use_memo(FramePacer, [])
     L = lang_r.value
 
     def bump():
@@ -149,7 +157,8 @@ def Page(lang: str | None = None, scenario: str = "baseline", seed: int = 1,
     # ------------------------------------------------------------------ actions
     def play_loop():
         # a solara task (a thread bound to this tab's kernel): each tick steps the model and
-        # re-renders; a new value of ``playing`` ends the loop
+        # re-renders, then waits until the page has shown that frame (a slow browser slows
+        # play down instead of falling behind it); a new value of ``playing`` ends the loop
         while playing.value:
             if session.at_end:
                 playing.set(False)
@@ -157,6 +166,7 @@ def Page(lang: str | None = None, scenario: str = "baseline", seed: int = 1,
                 break
             session.step(speed.value)
             bump()
+            pacer.wait_shown(version.value)
             time.sleep(PLAY_INTERVAL)
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
@@ -371,4 +381,5 @@ def Page(lang: str | None = None, scenario: str = "baseline", seed: int = 1,
                     with solara.Columns([1, 1]):
                         district_card()
                         story_card()
+        FrameAck(frame=version.value, event_shown=pacer.shown)
     return main
