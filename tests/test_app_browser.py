@@ -228,6 +228,7 @@ def test_app_in_a_browser(server, artefacts):
             paused = _wait_paused(page)
             print(f"pause clicked at week {on_screen} on screen; stopped at week {paused}")
             assert on_screen <= paused <= on_screen + MAX_WEEKS_AHEAD, (on_screen, paused)
+            assert paused < int(re.search(r"/\s*(\d+)", _text(page, ".rpb-c-week")).group(1))
             # play on until returned items exist (the story below needs them), then stop
             play.click()
             _wait_week(page, lambda w: w >= 12, timeout=90)

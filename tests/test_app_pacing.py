@@ -21,17 +21,17 @@ def test_waits_until_the_frame_is_reported():
     pacer = FramePacer()
     pacer.shown(0)
     assert pacer.wait_shown(0, timeout=0.01) is True
-    done = []
 
     def report_later():
         time.sleep(0.3)
         pacer.shown(2)  # a later frame also releases a wait for frame 1
 
-    threading.Thread(target=report_later).start()
+    reporter = threading.Thread(target=report_later)
+    reporter.start()
     start = time.monotonic()
-    done.append(pacer.wait_shown(1, timeout=10.0))
+    assert pacer.wait_shown(1, timeout=10.0) is True
     waited = time.monotonic() - start
-    assert done == [True]
+    reporter.join()
     assert 0.2 <= waited < 5.0, waited
     assert pacer.shown_frame == 2
 
