@@ -941,9 +941,10 @@ def main(argv=None) -> int:
     ap.add_argument("--plan", action="store_true",
                     help="print the number of runs and the estimated time, run nothing")
     args = ap.parse_args(argv)
-    # Read before anything is written: the report's own outputs are tracked files, and
-    # writing them first would mark the revision "-dirty".
-    args.revision = git_revision()
+    # The reports' own outputs are tracked files that a rerun rewrites: changes under
+    # docs/validation (here and validate.py's, which `make validate` writes first) and
+    # under --out do not mark the revision "-dirty"; any other change does.
+    args.revision = git_revision(ignore=[args.out, OUT.parent])
     sz = Sizes.quick() if args.quick else Sizes()
     plan = Plan(sz)
     est = plan.n_weeks * SEC_PER_WEEK / max(args.processes, 1)

@@ -65,9 +65,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="5 seeds, 8 points (smoke test)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    # Read before anything is written: the report's own outputs are tracked files, and
-    # writing them first would mark the revision "-dirty".
-    args.revision = git_revision()
+    # The report's own outputs (docs/validation, dynamics included) are tracked files that a
+    # rerun rewrites: changes there do not mark the revision "-dirty"; any other change does.
+    args.revision = git_revision(ignore=[args.out, OUT])
     if args.quick:
         args.seeds, args.points = 5, 8
     seeds = list(range(args.seeds))

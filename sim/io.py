@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -72,18 +73,31 @@ def write_json_atomic(path: Path, data) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
 
-def git_revision() -> str:
-    """The git revision of the source tree (with ``-dirty`` if modified), or ``unknown``."""
-    here = Path(__file__).resolve().parent
+def git_revision(ignore: Iterable[str | Path] = (), *, cwd: str | Path | None = None) -> str:
+    """The git revision of the source tree (with ``-dirty`` if modified), or ``unknown``.
+
+    ``ignore``: folders or files whose modifications do not count as dirty, e.g. a report's
+    own tracked output folder (``docs/validation``), which a rerun rewrites. Paths outside
+    the work tree are not in it anyway and are passed over. ``cwd``: a folder inside the
+    work tree to read (default: this package's folder).
+    """
+    here = Path(cwd) if cwd is not None else Path(__file__).resolve().parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, check=False,
-                             text=True, timeout=5)
+        rev = subprocess.run(["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=here,
+                             capture_output=True, check=False, text=True, timeout=5)
         if rev.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, check=False,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return rev.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
+        top, head = rev.stdout.splitlines()
+        # the whole work tree (":(top)") minus the ignored paths inside it
+        ignored = [Path(p).resolve() for p in ignore]
+        excluded = [f":(exclude,top){p.relative_to(top)}" for p in ignored if p.is_relative_to(top)]
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 ":(top)", *excluded], cwd=here, check=False, capture_output=True,
+                                text=True, timeout=5)
+        if status.returncode != 0:
+            return "unknown"
+        return head + ("-dirty" if status.stdout.strip() else "")
+    except (OSError, ValueError, subprocess.SubprocessError):
         return "unknown"
 
 

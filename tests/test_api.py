@@ -19,7 +19,7 @@ from helpers import stepped
 import sim
 from sim.compose import load_scenario
 from sim.config import field_spec, to_dict
-from sim.io import PACKAGES, load_run, save_run
+from sim.io import PACKAGES, git_revision, load_run, save_run
 
 #: A classroom district with a short spin-up (tests that need the default say so).
 CLASSROOM = ["population=classroom", "spin_up=10"]
@@ -492,6 +492,35 @@ def test_save_run_writes_every_table_and_metadata(short_run, tmp_path):
     assert list(pd.read_csv(out / "by_street.csv").columns) == list(short_run.by_street.columns)
     # no partial directories left behind
     assert [p.name for p in tmp_path.iterdir()] == ["run1"]
+
+
+def test_git_revision_marks_changes_except_ignored_paths(tmp_path):
+    """A report's own output folder (``ignore``) does not make the revision dirty; any other
+    change to a tracked file does; an ignored path outside the work tree is passed over."""
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "docs" / "validation").mkdir(parents=True)
+    (tmp_path / "sim").mkdir()
+    report, source = tmp_path / "docs" / "validation" / "README.md", tmp_path / "sim" / "model.py"
+    report.write_text("old report\n")
+    source.write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    reports = tmp_path / "docs" / "validation"
+    outside = tmp_path.parent / "elsewhere"
+
+    assert git_revision(cwd=tmp_path / "sim") == head
+    report.write_text("new report\n")
+    assert git_revision(cwd=tmp_path / "sim") == head + "-dirty"
+    assert git_revision([reports], cwd=tmp_path / "sim") == head
+    assert git_revision([reports, outside], cwd=tmp_path) == head
+    source.write_text("x = 2\n")
+    assert git_revision([reports], cwd=tmp_path / "sim") == head + "-dirty"
+    assert git_revision(cwd=outside) == "unknown"
 
 
 def test_load_run_round_trips(short_run, tmp_path):
